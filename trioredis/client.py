@@ -1,0 +1,167 @@
+"""Per-connection state, independent of sockets: db, protocol version, auth, MULTI, pub/sub.
+
+The Trio connection owns one :class:`Client`; commands see it as their first argument.
+Output produced for a client outside its own request loop (pub/sub messages, the reply of a
+served blocking command) goes through :meth:`Client.push`, which the connection drains.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from .protocol.encoder import encode2, encode3
+
+if TYPE_CHECKING:
+    from .core import Server
+    from .keyspace import Database
+
+CLIENT_NORMAL = "normal"
+CLIENT_REPLICA = "replica"
+CLIENT_PUBSUB = "pubsub"
+CLIENT_MASTER = "master"
+
+
+class Client:
+    __slots__ = (
+        "id",
+        "server",
+        "db",
+        "resp",
+        "encode",
+        "name",
+        "lib_name",
+        "lib_ver",
+        "addr",
+        "laddr",
+        "fd",
+        "authenticated",
+        "user",
+        "created_ms",
+        "last_ms",
+        "in_multi",
+        "multi_queue",
+        "multi_error",
+        "in_exec",
+        "watched",
+        "dirty_cas",
+        "channels",
+        "patterns",
+        "shard_channels",
+        "reply_mode",
+        "guard",
+        "propagate_as",
+        "deny_blocking",
+        "blocked",
+        "retrying",
+        "last_cmd",
+        "flags",
+        "is_master",
+        "is_replica",
+        "close_after_reply",
+        "killed",
+        "conn",
+        "woff",
+        "no_evict",
+        "tracking",
+    )
+
+    def __init__(self, server: Server, addr: str = "", laddr: str = "", fd: int = -1):
+        self.id = server.next_client_id()
+        self.server = server
+        self.db: Database = server.dbs[0]
+        self.resp = 2
+        self.encode = encode2
+        self.name = b""
+        self.lib_name = b""
+        self.lib_ver = b""
+        self.addr = addr
+        self.laddr = laddr
+        self.fd = fd
+        self.authenticated = not server.config["requirepass"]
+        self.user = b"default"
+        self.created_ms = server.now_ms()
+        self.last_ms = self.created_ms
+        self.in_multi = False
+        self.multi_queue: list = []
+        self.multi_error = False
+        self.in_exec = False
+        self.watched: list = []  # (db, key) pairs
+        self.dirty_cas = False
+        self.channels: set = set()
+        self.patterns: set = set()
+        self.shard_channels: set = set()
+        self.reply_mode = "on"  # CLIENT REPLY on|off|skip
+        self.propagate_as = None  # a handler's deterministic rewrite: list of argv lists
+        self.deny_blocking = False
+        self.blocked = None  # the Block this client waits on
+        self.retrying = False
+        self.last_cmd = b"NULL"
+        self.flags = ""
+        self.is_master = False  # the link to our master: commands arrive without replies
+        self.is_replica = False
+        self.close_after_reply = False
+        self.killed = False
+        self.conn = None  # the transport: has .push(data) and .kill()
+        self.woff = 0  # replication offset of this client's last write (for WAIT)
+        self.no_evict = False
+        self.tracking = False
+        self.guard = False
+        self.update_guard()
+
+    def set_resp(self, version: int) -> None:
+        self.resp = version
+        self.encode = encode3 if version == 3 else encode2
+
+    def select(self, index: int) -> None:
+        self.db = self.server.dbs[index]
+
+    @property
+    def subscriptions(self) -> int:
+        return len(self.channels) + len(self.patterns) + len(self.shard_channels)
+
+    def update_guard(self) -> None:
+        """Recompute whether this client needs the slow checks of the call path."""
+        self.guard = (
+            not self.authenticated
+            or self.in_multi
+            or (self.resp == 2 and bool(self.channels or self.patterns or self.shard_channels))
+            or self.is_master
+        )
+
+    def push(self, reply) -> None:
+        """Send a reply outside the request loop (pub/sub message, served blocking pop)."""
+        if self.conn is not None:
+            self.conn.push(self.encode(reply))
+
+    def push_raw(self, data: bytes) -> None:
+        if self.conn is not None:
+            self.conn.push(data)
+
+    def kind(self) -> str:
+        if self.is_replica:
+            return CLIENT_REPLICA
+        if self.is_master:
+            return CLIENT_MASTER
+        if self.channels or self.patterns or self.shard_channels:
+            return CLIENT_PUBSUB
+        return CLIENT_NORMAL
+
+    def unwatch_all(self) -> None:
+        for db, key in self.watched:
+            clients = db.watched.get(key)
+            if clients is not None:
+                try:
+                    clients.remove(self)
+                except ValueError:
+                    pass
+                if not clients:
+                    del db.watched[key]
+        self.watched = []
+        self.dirty_cas = False
+
+    def discard_multi(self) -> None:
+        self.in_multi = False
+        self.multi_queue = []
+        self.multi_error = False
+        self.unwatch_all()
+        self.update_guard()

@@ -1,0 +1,425 @@
+"""The sans-I/O server: keyspace, clients, and the one ``call()`` path every command takes.
+
+``execute()`` is Redis's ``processCommand``: lookup, arity, the state checks (auth, MULTI
+queueing, pub/sub context, read-only replica, ...), then ``call()``. ``call()`` runs the handler
+and, for writes that changed something, propagates the command (or the deterministic rewrite the
+handler left in ``client.propagate_as``) to the AOF and replicas. Nothing bypasses it.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections import deque
+from typing import Callable
+
+from . import errors
+from .client import Client
+from .commands import registry
+from .config import Config
+from .errors import CommandError
+from .keyspace import Database
+from .protocol.replies import NULL_ARRAY, QUEUED, ErrorReply
+
+
+class Clock:
+    """Wall-clock time for expiry and timestamps. Tests swap in :class:`ManualClock`."""
+
+    def time(self) -> float:
+        return time.time()
+
+
+class ManualClock(Clock):
+    def __init__(self, start: float = 1_700_000_000.0):
+        self.now = start
+
+    def time(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+
+
+class Block:
+    """A client blocked on keys (BLPOP, XREAD BLOCK, ...), waiting to be served in order."""
+
+    __slots__ = ("client", "cmd", "argv", "keys", "db", "timeout", "timeout_reply", "reply",
+                 "done", "wakeup")
+
+    def __init__(self, client, cmd, argv, keys, timeout, timeout_reply):
+        self.client = client
+        self.cmd = cmd
+        self.argv = argv  # what to run when a key is ready ($ already resolved, ...)
+        self.keys = keys
+        self.db = client.db
+        self.timeout = timeout  # seconds; 0 waits forever
+        self.timeout_reply = timeout_reply
+        self.reply = None
+        self.done = False
+        self.wakeup: Callable | None = None  # set by the connection: wakes its task
+
+
+class _StillBlocked:
+    __slots__ = ()
+
+
+STILL_BLOCKED = _StillBlocked()
+
+_EXEC_NAMES = frozenset({"exec", "discard", "multi", "watch", "quit", "reset"})
+_PUBSUB_ALLOWED = frozenset(
+    {"subscribe", "unsubscribe", "psubscribe", "punsubscribe", "ssubscribe", "sunsubscribe",
+     "ping", "quit", "reset"}
+)
+
+
+class Server:
+    """All server state that commands touch. Knows nothing of sockets."""
+
+    def __init__(self, config: Config | None = None, clock: Clock | None = None):
+        self.config = config or Config()
+        self.clock = clock or Clock()
+        self.dbs = [Database(self, i) for i in range(self.config["databases"])]
+        self.clients: dict[int, Client] = {}
+        self._next_id = 0
+        self.dirty = 0
+        self.frozen_ms = 0  # time frozen during EXEC, as Redis does
+        self.ready_keys: list = []
+        self.notify_flags = 0
+        self.propagate_targets: list[Callable] = []  # fn(dbid, argv) for AOF, replication
+        self.prop_buffer: list | None = None  # inside EXEC: collected, wrapped in MULTI/EXEC
+        self.guard = False  # a server-wide state needs the checks (replica, loading, ...)
+        self.loading = False
+        self.role = "master"
+        self.master_link = None  # set by replication when we follow a master
+        self.replid = os.urandom(20).hex()
+        self.replid2 = "0" * 40
+        self.master_repl_offset = 0
+        self.second_repl_offset = -1
+        self.start_time = time.time()
+        self.start_monotonic = time.monotonic()
+        self.lastsave = int(time.time())
+        self.run_id = os.urandom(20).hex()
+        self.shutdown_requested: Callable | None = None
+        self.hooks: dict[str, list[Callable]] = {}
+        self.write_barrier: Callable | None = None  # fn(client, cmd) -> error text or None
+        # statistics
+        self.stat_numcommands = 0
+        self.stat_numconnections = 0
+        self.stat_rejected_conn = 0
+        self.stat_expired_keys = 0
+        self.stat_evicted_keys = 0
+        self.stat_keyspace_hits = 0
+        self.stat_keyspace_misses = 0
+        self.stat_net_input_bytes = 0
+        self.stat_net_output_bytes = 0
+        self.stat_unexpected_error_replies = 0
+        self.stat_total_error_replies = 0
+        self.error_counts: dict[str, int] = {}
+        self.config.on_change("notify-keyspace-events", self._notify_changed)
+        self._notify_changed(self.config["notify-keyspace-events"], None)
+
+    # -- time --------------------------------------------------------------------------------
+
+    def now_ms(self) -> int:
+        return self.frozen_ms or int(self.clock.time() * 1000)
+
+    def next_client_id(self) -> int:
+        self._next_id += 1
+        return self._next_id
+
+    # -- clients -----------------------------------------------------------------------------
+
+    def new_client(self, addr: str = "", laddr: str = "", fd: int = -1) -> Client:
+        c = Client(self, addr, laddr, fd)
+        self.clients[c.id] = c
+        self.stat_numconnections += 1
+        return c
+
+    def free_client(self, c: Client) -> None:
+        """Forget every trace of ``c``: blocking, watches, subscriptions, the client list."""
+        if c.blocked is not None:
+            self.unblock(c.blocked)
+        c.unwatch_all()
+        self.run_hooks("client_freed", c)
+        self.clients.pop(c.id, None)
+
+    def add_hook(self, name: str, fn: Callable) -> None:
+        self.hooks.setdefault(name, []).append(fn)
+
+    def run_hooks(self, name: str, *args) -> None:
+        for fn in self.hooks.get(name, ()):
+            fn(*args)
+
+    def is_replica_of_master(self) -> bool:
+        return self.role == "slave"
+
+    def update_guard(self) -> None:
+        self.guard = bool(
+            self.loading
+            or self.role == "slave"
+            or self.write_barrier is not None
+            or self.config["min-replicas-to-write"]
+        )
+
+    # -- the command path --------------------------------------------------------------------
+
+    def execute(self, c: Client, argv: list):
+        """Run one request from client ``c``: Redis's processCommand. Returns the reply."""
+        self.stat_numcommands += 1
+        cmd = registry.TABLE.get(argv[0])
+        if cmd is None:
+            cmd = registry.TABLE.get(argv[0].lower())
+            if cmd is None:
+                return self._reject(c, errors.unknown_command(argv[0], argv[1:]))
+        if cmd.subcommands is not None:
+            if len(argv) < 2:
+                return self._reject(c, errors.wrong_arity(cmd.name), cmd)
+            sub = cmd.subcommands.get(argv[1]) or cmd.subcommands.get(argv[1].lower())
+            if sub is None:
+                return self._reject(c, errors.unknown_subcommand(argv[1], cmd.name), cmd)
+            cmd = sub
+        arity = cmd.arity
+        if (arity > 0 and len(argv) != arity) or len(argv) < -arity:
+            return self._reject(c, errors.wrong_arity(cmd.name), cmd)
+        if c.guard or self.guard:
+            refused = self._check(c, cmd, argv)
+            if refused is not None:
+                return refused
+        reply = self.call(c, cmd, argv)
+        if self.ready_keys:
+            self.serve_ready_keys()
+        return reply
+
+    def _reject(self, c: Client, message: str, cmd=None):
+        if c.in_multi:
+            c.multi_error = True
+        if cmd is not None:
+            cmd.rejected_calls += 1
+        return self.error_reply(message)
+
+    def error_reply(self, message: str) -> ErrorReply:
+        self.stat_total_error_replies += 1
+        code = message.split(" ", 1)[0]
+        self.error_counts[code] = self.error_counts.get(code, 0) + 1
+        return ErrorReply(message)
+
+    def _check(self, c: Client, cmd, argv):
+        """The state checks of processCommand, in Redis's order. Returns a reply to refuse."""
+        name = cmd.name
+        if not c.authenticated and not cmd.no_auth:
+            return self._reject(c, errors.NOAUTH, cmd)
+        if c.in_multi and "no_multi" in cmd.flags:
+            return self._reject(c, "ERR Command not allowed inside a transaction", cmd)
+        if cmd.write or (cmd.may_replicate and name != "ping"):
+            if self.write_barrier is not None and not c.is_master:
+                refused = self.write_barrier(c, cmd)
+                if refused:
+                    return self._reject(c, refused, cmd)
+            if (
+                self.config["min-replicas-to-write"]
+                and self.role == "master"
+                and cmd.write
+                and self.good_replicas() < self.config["min-replicas-to-write"]
+            ):
+                return self._reject(c, errors.NOREPLICAS, cmd)
+            if (
+                self.role == "slave"
+                and cmd.write
+                and not c.is_master
+                and self.config["replica-read-only"]
+            ):
+                return self._reject(c, errors.READONLY, cmd)
+        if (
+            c.resp == 2
+            and (c.channels or c.patterns or c.shard_channels)
+            and name not in _PUBSUB_ALLOWED
+        ):
+            return self._reject(
+                c,
+                f"ERR Can't execute '{name}': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / "
+                "QUIT / RESET are allowed in this context",
+                cmd,
+            )
+        if (
+            self.role == "slave"
+            and not c.is_master
+            and not self.config["replica-serve-stale-data"]
+            and not cmd.stale
+            and self.master_link is not None
+            and not self.master_link.is_up()
+        ):
+            return self._reject(
+                c,
+                "MASTERDOWN Link with MASTER is down and replica-serve-stale-data is set to 'no'.",
+                cmd,
+            )
+        if self.loading and not cmd.loading:
+            return self._reject(c, "LOADING Redis is loading the dataset in memory", cmd)
+        if c.in_multi and (cmd.parent or cmd).name not in _EXEC_NAMES:
+            c.multi_queue.append((cmd, argv))
+            return QUEUED
+        return None
+
+    def good_replicas(self) -> int:
+        """Replicas with a fresh enough ACK (min-replicas-max-lag); replication overrides."""
+        fn = self.hooks.get("good_replicas")
+        return fn[0]() if fn else 0
+
+    def call(self, c: Client, cmd, argv):
+        """Run ``cmd`` for ``c`` and propagate it: Redis's call()."""
+        dirty = self.dirty
+        cmd.calls += 1
+        try:
+            reply = cmd.proc(c, argv)
+        except CommandError as e:
+            cmd.failed_calls += 1
+            reply = self.error_reply(e.message)
+        except Exception as e:  # a bug must not take the server down
+            cmd.failed_calls += 1
+            self.stat_unexpected_error_replies += 1
+            self.run_hooks("internal_error", cmd, argv, e)
+            reply = self.error_reply(f"ERR internal error in '{cmd.name}': {type(e).__name__}")
+        if self.dirty != dirty and self.propagate_targets and (cmd.write or cmd.may_replicate):
+            also = c.propagate_as
+            if also is None:
+                self.propagate(c.db.id, argv)
+            else:
+                for a in also:
+                    self.propagate(c.db.id, a)
+        c.propagate_as = None
+        return reply
+
+    # -- propagation -------------------------------------------------------------------------
+
+    def propagate(self, dbid: int, argv: list) -> None:
+        """Send a write to the AOF and replicas (collected while an EXEC runs)."""
+        if self.prop_buffer is not None:
+            self.prop_buffer.append((dbid, argv))
+            return
+        for target in self.propagate_targets:
+            target(dbid, argv)
+
+    def propagate_now(self, dbid: int, argv: list) -> None:
+        """Propagate at once, even inside EXEC (expired-key DELs happen out of band)."""
+        if self.prop_buffer is not None:
+            self.prop_buffer.append((dbid, argv))
+            return
+        for target in self.propagate_targets:
+            target(dbid, argv)
+
+    # -- blocking ----------------------------------------------------------------------------
+
+    def block(self, c: Client, keys: list, timeout: float, timeout_reply, argv=None):
+        """Called by a blocking handler that found nothing: returns what to reply.
+
+        Inside MULTI/EXEC (or Lua) the command acts non-blocking and gets ``timeout_reply``.
+        When a ready key re-runs the handler, this returns STILL_BLOCKED instead.
+        """
+        if c.retrying:
+            return STILL_BLOCKED
+        if c.deny_blocking or c.in_exec or c.is_master:
+            return timeout_reply
+        cmd = registry.lookup(argv[0]) if argv is not None else None
+        return Block(c, cmd, argv, keys, timeout, timeout_reply)
+
+    def register_block(self, blk: Block, cmd, argv) -> None:
+        """Start waiting: called by the connection with the Block the handler returned."""
+        if blk.cmd is None:
+            blk.cmd = cmd
+        if blk.argv is None:
+            blk.argv = argv
+        c = blk.client
+        c.blocked = blk
+        for key in blk.keys:
+            q = blk.db.blocking.get(key)
+            if q is None:
+                q = blk.db.blocking[key] = deque()
+            q.append(blk)
+
+    def unblock(self, blk: Block) -> None:
+        """Stop waiting (served, timed out, or the client left)."""
+        for key in blk.keys:
+            q = blk.db.blocking.get(key)
+            if q is not None:
+                try:
+                    q.remove(blk)
+                except ValueError:
+                    pass
+                if not q:
+                    del blk.db.blocking[key]
+        if blk.client.blocked is blk:
+            blk.client.blocked = None
+
+    def serve_ready_keys(self) -> None:
+        """Serve clients blocked on keys that changed, first come first served per key.
+
+        Runs after each top-level command (after the whole EXEC for transactions), so a key
+        pushed and popped within one EXEC wakes nobody.
+        """
+        while self.ready_keys:
+            ready, self.ready_keys = self.ready_keys, []
+            seen = set()
+            for db, key in ready:
+                if (db.id, key) in seen:
+                    continue
+                seen.add((db.id, key))
+                q = db.blocking.get(key)
+                if not q:
+                    continue
+                for blk in list(q):
+                    if blk.done:
+                        continue
+                    reply = self._retry(blk)
+                    if reply is STILL_BLOCKED:
+                        continue
+                    self.finish_block(blk, reply)
+
+    def _retry(self, blk: Block):
+        c = blk.client
+        saved_db = c.db
+        c.db = blk.db
+        c.retrying = True
+        try:
+            return self.call(c, blk.cmd, blk.argv)
+        finally:
+            c.retrying = False
+            c.db = saved_db
+
+    def finish_block(self, blk: Block, reply) -> None:
+        blk.done = True
+        blk.reply = reply
+        self.unblock(blk)
+        if blk.wakeup is not None:
+            blk.wakeup()
+
+    # -- keyspace notifications (pub/sub module fills in publishing) -------------------------
+
+    def _notify_changed(self, value, old) -> None:
+        from .notify import parse_notify_flags
+
+        self.notify_flags = parse_notify_flags(value)
+
+    def notify(self, kind: int, event: bytes, key: bytes, dbid: int) -> None:
+        from .notify import notify_keyspace_event
+
+        notify_keyspace_event(self, kind, event, key, dbid)
+
+    def publish(self, channel: bytes, message: bytes) -> int:
+        """Deliver to subscribers; replaced by the pub/sub hub (see pubsub.py)."""
+        hub = self.hooks.get("publish")
+        return hub[0](channel, message) if hub else 0
+
+    # -- misc --------------------------------------------------------------------------------
+
+    def flush_all(self) -> int:
+        n = 0
+        for db in self.dbs:
+            db.touch_all_watched()
+            n += db.clear()
+        return n
+
+
+# Import side effect: registers every command in the table.
+from . import commands as _commands  # noqa: E402,F401
+
+NULL = NULL_ARRAY

@@ -1,0 +1,254 @@
+"""The keyspace: numbered databases of key -> value, with per-key expiry in milliseconds.
+
+Values are plain Python objects, one type each: ``bytes``/``bytearray`` (string), ``deque``
+(list), ``dict`` (hash), ``set`` (set), and the classes of the sorted set and stream modules.
+Expired keys are invisible at once (checked on access) and reclaimed by the active expire cycle,
+which pops a heap of deadlines, so memory of keys that expire is given back without scans.
+
+Every change to a key goes through :meth:`Database.modified`, Redis's ``signalModifiedKey`` +
+``notifyKeyspaceEvent`` + ``server.dirty++`` in one call: it invalidates WATCHes, marks keys
+that blocked clients wait on as ready, and publishes keyspace notifications.
+"""
+
+from __future__ import annotations
+
+import heapq
+from collections import deque
+from typing import TYPE_CHECKING
+
+from . import errors
+
+if TYPE_CHECKING:
+    from .core import Server
+
+# Keyspace notification classes, as Redis's NOTIFY_* flags.
+NOTIFY_KEYSPACE = 1 << 0  # K
+NOTIFY_KEYEVENT = 1 << 1  # E
+NOTIFY_GENERIC = 1 << 2  # g
+NOTIFY_STRING = 1 << 3  # $
+NOTIFY_LIST = 1 << 4  # l
+NOTIFY_SET = 1 << 5  # s
+NOTIFY_HASH = 1 << 6  # h
+NOTIFY_ZSET = 1 << 7  # z
+NOTIFY_EXPIRED = 1 << 8  # x
+NOTIFY_EVICTED = 1 << 9  # e
+NOTIFY_STREAM = 1 << 10  # t
+NOTIFY_KEY_MISS = 1 << 11  # m
+NOTIFY_LOADED = 1 << 12  # module only
+NOTIFY_MODULE = 1 << 13  # d
+NOTIFY_NEW = 1 << 14  # n
+
+
+class Database:
+    """One numbered database."""
+
+    __slots__ = (
+        "id",
+        "server",
+        "data",
+        "expires",
+        "expire_heap",
+        "watched",
+        "blocking",
+        "scan_log",
+        "scan_epoch",
+        "avg_ttl",
+    )
+
+    def __init__(self, server: Server, dbid: int):
+        self.id = dbid
+        self.server = server
+        self.data: dict = {}
+        self.expires: dict[bytes, int] = {}
+        self.expire_heap: list[tuple[int, bytes]] = []
+        self.watched: dict[bytes, list] = {}  # key -> clients that WATCH it
+        self.blocking: dict[bytes, deque] = {}  # key -> blocked clients, first come first
+        self.scan_log: list | None = None  # insertion-ordered keys, made by the first SCAN
+        self.scan_epoch = 0
+        self.avg_ttl = 0
+
+    # -- reading -------------------------------------------------------------------------
+
+    def lookup(self, key: bytes):
+        """The live value of ``key`` or None; an expired key is deleted (on a master)."""
+        v = self.data.get(key)
+        if v is not None and self.expires:
+            when = self.expires.get(key)
+            if when is not None and when <= self.server.now_ms():
+                return self._expired(key)
+        return v
+
+    def get_typed(self, key: bytes, kind: type):
+        """Lookup that raises WRONGTYPE unless the value is of ``kind`` (None if missing)."""
+        v = self.lookup(key)
+        if v is not None and v.__class__ is not kind:
+            raise errors.CommandError(errors.WRONGTYPE)
+        return v
+
+    def get_string(self, key: bytes):
+        """A string value (``bytes`` or ``bytearray``) or None; WRONGTYPE otherwise."""
+        v = self.lookup(key)
+        if v is not None and v.__class__ is not bytes and v.__class__ is not bytearray:
+            raise errors.CommandError(errors.WRONGTYPE)
+        return v
+
+    def exists(self, key: bytes) -> bool:
+        return self.lookup(key) is not None
+
+    def __len__(self) -> int:
+        return len(self.data)
+
+    def ttl_ms(self, key: bytes) -> int | None:
+        """Absolute expiry of ``key`` in ms, or None."""
+        return self.expires.get(key) if self.expires else None
+
+    def _expired(self, key: bytes):
+        """Handle a logically expired key found by a lookup. Returns None."""
+        srv = self.server
+        if srv.is_replica_of_master():
+            # A replica hides expired keys but waits for its master's DEL.
+            return None
+        self.delete_expired(key)
+        return None
+
+    def delete_expired(self, key: bytes) -> None:
+        """Delete an expired key, propagating a DEL and notifying 'expired'."""
+        srv = self.server
+        del self.data[key]
+        del self.expires[key]
+        srv.stat_expired_keys += 1
+        self.modified(key, b"expired", NOTIFY_EXPIRED, dirty=0)
+        if srv.propagate_targets:
+            srv.propagate_now(self.id, [b"DEL", key])
+
+    # -- writing -------------------------------------------------------------------------
+
+    def store(self, key: bytes, value, keepttl: bool = False) -> None:
+        """Set ``key`` to ``value`` (SET semantics): drops any TTL unless ``keepttl``."""
+        data = self.data
+        if self.scan_log is not None and key not in data:
+            self.scan_log.append(key)
+        data[key] = value
+        if not keepttl and self.expires:
+            self.expires.pop(key, None)
+
+    def add(self, key: bytes, value) -> None:
+        """Create ``key`` (known not to exist, e.g. the first push to a list)."""
+        if self.scan_log is not None:
+            self.scan_log.append(key)
+        self.data[key] = value
+
+    def delete(self, key: bytes) -> bool:
+        """Remove ``key`` if present (expired keys count as absent). True if removed."""
+        if self.lookup(key) is None:
+            return False
+        del self.data[key]
+        if self.expires:
+            self.expires.pop(key, None)
+        return True
+
+    def set_expire(self, key: bytes, when_ms: int) -> None:
+        self.expires[key] = when_ms
+        heapq.heappush(self.expire_heap, (when_ms, key))
+        if len(self.expire_heap) > 2 * len(self.expires) + 1024:
+            self.expire_heap = [(w, k) for k, w in self.expires.items()]
+            heapq.heapify(self.expire_heap)
+
+    def persist(self, key: bytes) -> bool:
+        return self.expires.pop(key, None) is not None if self.expires else False
+
+    def modified(self, key: bytes, event: bytes | None = None, kind: int = 0, dirty: int = 1):
+        """Record a change to ``key``: dirty count, WATCH, blocked clients, notifications."""
+        srv = self.server
+        srv.dirty += dirty
+        if self.watched:
+            clients = self.watched.get(key)
+            if clients:
+                for c in clients:
+                    c.dirty_cas = True
+        if self.blocking and key in self.blocking:
+            srv.ready_keys.append((self, key))
+        if kind & srv.notify_flags:
+            srv.notify(kind, event, key, self.id)
+
+    def touch_all_watched(self, other: Database | None = None) -> None:
+        """FLUSHDB/SWAPDB/FLUSHALL: watched keys that exist here (or in ``other``) are touched."""
+        for key, clients in self.watched.items():
+            if key in self.data or (other is not None and key in other.data):
+                for c in clients:
+                    c.dirty_cas = True
+
+    def signal_all_blocking(self) -> None:
+        """After SWAPDB/FLUSHALL: re-check every key blocked clients wait on."""
+        for key in self.blocking:
+            self.server.ready_keys.append((self, key))
+
+    def clear(self) -> int:
+        n = len(self.data)
+        self.data = {}
+        self.expires = {}
+        self.expire_heap = []
+        self.scan_log = None
+        self.scan_epoch += 1
+        return n
+
+    # -- active expiry -------------------------------------------------------------------
+
+    def expire_cycle(self, now_ms: int, limit: int) -> int:
+        """Delete up to ``limit`` keys whose time has come. Returns how many were deleted."""
+        heap = self.expire_heap
+        expires = self.expires
+        done = 0
+        while heap and heap[0][0] <= now_ms and done < limit:
+            when, key = heapq.heappop(heap)
+            if expires.get(key) == when:
+                self.delete_expired(key)
+                done += 1
+        return done
+
+    # -- SCAN ----------------------------------------------------------------------------
+
+    def scan(self, cursor: int, count: int):
+        """One step of SCAN over this db: returns (next cursor, keys).
+
+        Keys are visited in insertion order through a log made at the first SCAN; a key present
+        during the whole iteration is returned at least once, as Redis guarantees. The cursor
+        carries the log's epoch: when the log is compacted, old cursors restart from the
+        start (more duplicates, never a missed key).
+        """
+        log = self.scan_log
+        if log is None or len(log) > 2 * len(self.data) + 64:
+            log = self.scan_log = list(self.data)
+            self.scan_epoch += 1
+        epoch, index = divmod(cursor, 1 << 32)
+        if epoch != self.scan_epoch % (1 << 20):
+            index = 0
+        out = []
+        data = self.data
+        n = len(log)
+        end = min(index + max(count, 1), n)
+        seen = set()
+        while index < end:
+            key = log[index]
+            index += 1
+            if key in data and key not in seen:
+                seen.add(key)
+                if self.lookup(key) is not None:
+                    out.append(key)
+        if index >= n:
+            return 0, out
+        return (self.scan_epoch % (1 << 20)) * (1 << 32) + index, out
+
+
+TYPE_NAMES = {
+    bytes: b"string",
+    bytearray: b"string",
+    deque: b"list",
+    dict: b"hash",
+    set: b"set",
+}
+
+
+def type_name(value) -> bytes:
+    """Redis's TYPE name of a value; data-type modules register their classes here."""
+    return TYPE_NAMES[value.__class__]

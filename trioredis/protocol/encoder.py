@@ -1,0 +1,117 @@
+"""Encode reply values as RESP2 or RESP3 bytes.
+
+One function per protocol, dispatching on the exact type; the hot cases (bulk, OK, integer,
+null) are tested first.
+"""
+
+from __future__ import annotations
+
+from .replies import NULL_ARRAY, ErrorReply, Push, Raw, Verbatim, _NullArray
+
+_SMALL_INTS = [b":%d\r\n" % i for i in range(-1, 1025)]
+_OK = b"+OK\r\n"
+_NULL2 = b"$-1\r\n"
+_NULL3 = b"_\r\n"
+
+
+def format_double(value: float) -> bytes:
+    """Redis's ``%.17g`` double text, with ``inf``/``-inf`` spelt its way."""
+    if value != value:
+        return b"nan"
+    if value == float("inf"):
+        return b"inf"
+    if value == float("-inf"):
+        return b"-inf"
+    return b"%.17g" % value
+
+
+def error_line(message: str) -> bytes:
+    # Newlines would break the protocol; Redis turns them into spaces too.
+    if "\r" in message or "\n" in message:
+        message = message.replace("\r", " ").replace("\n", " ")
+    return b"-" + message.encode("utf-8", "replace") + b"\r\n"
+
+
+def encode2(r) -> bytes:
+    """Encode ``r`` as RESP2."""
+    t = r.__class__
+    if t is bytes:
+        return b"$%d\r\n%s\r\n" % (len(r), r)
+    if t is str:
+        return _OK if r == "OK" else b"+" + r.encode() + b"\r\n"
+    if t is int:
+        if -1 <= r <= 1023:
+            return _SMALL_INTS[r + 1]
+        return b":%d\r\n" % r
+    if r is None:
+        return _NULL2
+    if t is list or t is tuple or t is Push:
+        return b"*%d\r\n" % len(r) + b"".join([encode2(x) for x in r])
+    if t is Raw:
+        return r
+    if t is bytearray or t is memoryview or t is Verbatim:
+        r = bytes(r)
+        return b"$%d\r\n%s\r\n" % (len(r), r)
+    if t is ErrorReply:
+        return error_line(r.message)
+    if t is float:
+        s = format_double(r)
+        return b"$%d\r\n%s\r\n" % (len(s), s)
+    if t is bool:
+        return b":1\r\n" if r else b":0\r\n"
+    if t is dict:
+        out = [b"*%d\r\n" % (2 * len(r))]
+        for k, v in r.items():
+            out.append(encode2(k))
+            out.append(encode2(v))
+        return b"".join(out)
+    if t is set or t is frozenset:
+        return b"*%d\r\n" % len(r) + b"".join([encode2(x) for x in r])
+    if t is _NullArray:
+        return b"*-1\r\n"
+    raise TypeError(f"cannot encode {t.__name__} as RESP")
+
+
+def encode3(r) -> bytes:
+    """Encode ``r`` as RESP3."""
+    t = r.__class__
+    if t is bytes:
+        return b"$%d\r\n%s\r\n" % (len(r), r)
+    if t is str:
+        return _OK if r == "OK" else b"+" + r.encode() + b"\r\n"
+    if t is int:
+        if -1 <= r <= 1023:
+            return _SMALL_INTS[r + 1]
+        return b":%d\r\n" % r
+    if r is None or r is NULL_ARRAY:
+        return _NULL3
+    if t is list or t is tuple:
+        return b"*%d\r\n" % len(r) + b"".join([encode3(x) for x in r])
+    if t is Raw:
+        return r
+    if t is bytearray or t is memoryview:
+        r = bytes(r)
+        return b"$%d\r\n%s\r\n" % (len(r), r)
+    if t is ErrorReply:
+        return error_line(r.message)
+    if t is float:
+        return b"," + format_double(r) + b"\r\n"
+    if t is bool:
+        return b"#t\r\n" if r else b"#f\r\n"
+    if t is dict:
+        out = [b"%%%d\r\n" % len(r)]
+        for k, v in r.items():
+            out.append(encode3(k))
+            out.append(encode3(v))
+        return b"".join(out)
+    if t is set or t is frozenset:
+        return b"~%d\r\n" % len(r) + b"".join([encode3(x) for x in r])
+    if t is Push:
+        return b">%d\r\n" % len(r) + b"".join([encode3(x) for x in r])
+    if t is Verbatim:
+        body = b"txt:" + r
+        return b"=%d\r\n%s\r\n" % (len(body), body)
+    raise TypeError(f"cannot encode {t.__name__} as RESP")
+
+
+ENCODERS = {2: encode2, 3: encode3}
