@@ -1,0 +1,45 @@
+import pytest
+import redis
+
+from .helpers import RawClient, RealRedis, ThreadedServer, have_real_redis
+
+
+@pytest.fixture
+def server():
+    """A fresh trioredis on a free loopback port (its own thread)."""
+    with ThreadedServer() as s:
+        yield s
+
+
+@pytest.fixture
+def r(server):
+    """redis-py client (bytes replies) connected to ``server``."""
+    client = redis.Redis(port=server.port, socket_timeout=10)
+    yield client
+    client.close()
+
+
+@pytest.fixture
+def raw(server):
+    c = RawClient(server.port)
+    yield c
+    c.close()
+
+
+@pytest.fixture(scope="session")
+def real_redis():
+    """A real redis-server 7.0 for differential tests (skipped where none is installed)."""
+    if not have_real_redis():
+        pytest.skip("redis-server is not installed (apt-get install redis-server)")
+    rr = RealRedis()
+    yield rr
+    rr.stop()
+
+
+@pytest.fixture
+def rr(real_redis):
+    """redis-py client on the real redis-server, flushed before use."""
+    client = redis.Redis(port=real_redis.port, socket_timeout=10)
+    client.flushall()
+    yield client
+    client.close()
