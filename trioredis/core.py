@@ -19,6 +19,7 @@ from .commands import registry
 from .config import Config
 from .errors import CommandError
 from .keyspace import Database
+from .log import Logger
 from .protocol.replies import NULL_ARRAY, QUEUED, ErrorReply
 
 
@@ -64,6 +65,10 @@ class _StillBlocked:
 
 
 STILL_BLOCKED = _StillBlocked()
+
+# Functions run at the end of every Server's construction: modules that keep per-server state
+# (the pub/sub hub, replication, persistence) attach it here.
+SERVER_INIT: list[Callable[[Server], None]] = []
 
 _EXEC_NAMES = frozenset({"exec", "discard", "multi", "watch", "quit", "reset"})
 _PUBSUB_ALLOWED = frozenset(
@@ -115,8 +120,12 @@ class Server:
         self.stat_unexpected_error_replies = 0
         self.stat_total_error_replies = 0
         self.error_counts: dict[str, int] = {}
+        self.log = Logger(self.config["loglevel"], self.config["logfile"])
+        self.runner = None  # the Trio ServerRunner, set by serve()
         self.config.on_change("notify-keyspace-events", self._notify_changed)
         self._notify_changed(self.config["notify-keyspace-events"], None)
+        for init in SERVER_INIT:
+            init(self)
 
     # -- time --------------------------------------------------------------------------------
 

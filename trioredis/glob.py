@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import re
 from functools import lru_cache
-from typing import Callable
+from collections.abc import Callable
 
 __all__ = ["compile_glob", "glob_match"]
 
