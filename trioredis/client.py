@@ -43,6 +43,7 @@ class Client:
         "multi_error",
         "in_exec",
         "watched",
+        "watched_expired",
         "dirty_cas",
         "channels",
         "patterns",
@@ -62,6 +63,7 @@ class Client:
         "conn",
         "woff",
         "no_evict",
+        "no_touch",
         "tracking",
     )
 
@@ -86,6 +88,7 @@ class Client:
         self.multi_error = False
         self.in_exec = False
         self.watched: list = []  # (db, key) pairs
+        self.watched_expired: set | None = None  # (db, key) already expired when watched
         self.dirty_cas = False
         self.channels: set = set()
         self.patterns: set = set()
@@ -104,6 +107,7 @@ class Client:
         self.conn = None  # the transport: has .push(data) and .kill()
         self.woff = 0  # replication offset of this client's last write (for WAIT)
         self.no_evict = False
+        self.no_touch = False  # CLIENT NO-TOUCH: reads do not update LRU/LFU
         self.tracking = False
         self.guard = False
         self.update_guard()
@@ -157,6 +161,7 @@ class Client:
                 if not clients:
                     del db.watched[key]
         self.watched = []
+        self.watched_expired = None
         self.dirty_cas = False
 
     def discard_multi(self) -> None:

@@ -149,6 +149,21 @@ def _render_cobl(v) -> str:
     return " ".join(f"{names[c]} {v[c][0]} {v[c][1]} {v[c][2]}" for c in _COBL_CLASSES)
 
 
+def _parse_notify(text: str) -> str:
+    """notify-keyspace-events: kept as written once its letters are checked."""
+    from .notify import notify_flags_from_text
+
+    notify_flags_from_text(text)
+    return text
+
+
+def _render_notify(text: str) -> str:
+    """Redis's canonical spelling for CONFIG GET/REWRITE (``KEA`` -> ``AKE``)."""
+    from .notify import canonical_notify_events
+
+    return canonical_notify_events(text)
+
+
 _COBL_DEFAULT = {
     "normal": (0, 0, 0),
     "replica": (256 * 1024**2, 64 * 1024**2, 60),
@@ -195,7 +210,7 @@ param("aof-timestamp-enabled", "bool", False)
 param("auto-aof-rewrite-percentage", "int", 100, minimum=0)
 param("auto-aof-rewrite-min-size", "memory", 64 * 1024**2)
 param("no-appendfsync-on-rewrite", "bool", False)
-param("notify-keyspace-events", "str", "")
+param("notify-keyspace-events", "special", "", parse=_parse_notify, render=_render_notify)
 param("maxmemory", "memory", 0)
 param("maxmemory-policy", "enum", "noeviction", choices=(
     "volatile-lru", "allkeys-lru", "volatile-lfu", "allkeys-lfu", "volatile-random",

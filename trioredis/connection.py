@@ -170,6 +170,7 @@ class Connection:
             if not data:
                 return
             srv.stat_net_input_bytes += len(data)
+            c.last_ms = srv.now_ms()  # CLIENT LIST idle=
             if parser.authenticated is not c.authenticated:
                 parser.set_authenticated(c.authenticated)
             reqs = parser.feed(data)
@@ -177,7 +178,7 @@ class Connection:
             try:
                 for argv in reqs:
                     reply = execute(c, argv)
-                    if reply.__class__ is Block:
+                    while reply.__class__ is Block:  # a held (paused) command may block again
                         reply = await self._wait_blocked(reply, argv)
                         if reply is None and c.killed:
                             return
@@ -185,6 +186,8 @@ class Connection:
                         outq.append(c.encode(reply))
                     elif c.reply_mode == "skip":
                         c.reply_mode = "on"
+                    elif c.reply_mode == "skip_next":  # CLIENT REPLY SKIP: skip the next one
+                        c.reply_mode = "skip"
                     if c.close_after_reply or c.killed:
                         break
                     if len(outq) > 64 and sum(map(len, outq)) > FLUSH_AT:

@@ -13,14 +13,19 @@ import time
 from collections import deque
 from typing import Callable
 
-from . import errors
-from .client import Client
-from .commands import registry
-from .config import Config
-from .errors import CommandError
-from .keyspace import Database
-from .log import Logger
-from .protocol.replies import NULL_ARRAY, QUEUED, ErrorReply
+# Functions run at the end of every Server's construction: modules that keep per-server state
+# (the pub/sub hub, replication, persistence) attach it here. Defined before the imports below
+# because importing the command table imports the command modules, which append to it.
+SERVER_INIT: list[Callable[[Server], None]] = []
+
+from . import errors  # noqa: E402
+from .client import Client  # noqa: E402
+from .commands import registry  # noqa: E402
+from .config import Config  # noqa: E402
+from .errors import CommandError  # noqa: E402
+from .keyspace import Database  # noqa: E402
+from .log import Logger  # noqa: E402
+from .protocol.replies import NULL_ARRAY, QUEUED, ErrorReply  # noqa: E402
 
 
 class Clock:
@@ -66,9 +71,6 @@ class _StillBlocked:
 
 STILL_BLOCKED = _StillBlocked()
 
-# Functions run at the end of every Server's construction: modules that keep per-server state
-# (the pub/sub hub, replication, persistence) attach it here.
-SERVER_INIT: list[Callable[[Server], None]] = []
 
 _EXEC_NAMES = frozenset({"exec", "discard", "multi", "watch", "quit", "reset"})
 _PUBSUB_ALLOWED = frozenset(
@@ -107,6 +109,9 @@ class Server:
         self.shutdown_requested: Callable | None = None
         self.hooks: dict[str, list[Callable]] = {}
         self.write_barrier: Callable | None = None  # fn(client, cmd) -> error text or None
+        # CLIENT PAUSE: fn(client, cmd, argv) -> a Block that holds the client, or None.
+        self.client_pause: Callable | None = None
+        self.monitors: list = []  # MONITOR clients, fed through the "monitor" hooks by call()
         # statistics
         self.stat_numcommands = 0
         self.stat_numconnections = 0
@@ -167,6 +172,7 @@ class Server:
             self.loading
             or self.role == "slave"
             or self.write_barrier is not None
+            or self.client_pause is not None
             or self.config["min-replicas-to-write"]
         )
 
@@ -180,13 +186,15 @@ class Server:
             cmd = registry.TABLE.get(argv[0].lower())
             if cmd is None:
                 return self._reject(c, errors.unknown_command(argv[0], argv[1:]))
-        if cmd.subcommands is not None:
+        if cmd.subcommands is not None and (len(argv) > 1 or cmd.proc is None):
+            # (A container with a handler of its own, like COMMAND, runs it without arguments.)
             if len(argv) < 2:
                 return self._reject(c, errors.wrong_arity(cmd.name), cmd)
             sub = cmd.subcommands.get(argv[1]) or cmd.subcommands.get(argv[1].lower())
             if sub is None:
                 return self._reject(c, errors.unknown_subcommand(argv[1], cmd.name), cmd)
             cmd = sub
+        c.last_cmd = cmd
         arity = cmd.arity
         if (arity > 0 and len(argv) != arity) or len(argv) < -arity:
             return self._reject(c, errors.wrong_arity(cmd.name), cmd)
@@ -204,6 +212,12 @@ class Server:
             c.multi_error = True
         if cmd is not None:
             cmd.rejected_calls += 1
+            if cmd.name == "exec":
+                # Redis's execCommandAbort: a refused EXEC ends the transaction and says why.
+                c.discard_multi()
+                if message.startswith("ERR "):
+                    message = message[4:]
+                message = "EXECABORT Transaction discarded because of: " + message
         return self.error_reply(message)
 
     def error_reply(self, message: str) -> ErrorReply:
@@ -215,11 +229,23 @@ class Server:
     def _check(self, c: Client, cmd, argv):
         """The state checks of processCommand, in Redis's order. Returns a reply to refuse."""
         name = cmd.name
+        write = cmd.write
+        may_replicate = cmd.may_replicate and name != "ping"
+        deny_stale = not cmd.stale
+        deny_loading = not cmd.loading
+        if name == "exec" and c.multi_queue:
+            # EXEC is checked with the flags of what it will run (a replica that became
+            # read-only since MULTI refuses it, ...), as processCommand does in Redis 7.0.
+            for queued, _ in c.multi_queue:
+                write = write or queued.write
+                may_replicate = may_replicate or queued.may_replicate
+                deny_stale = deny_stale or not queued.stale
+                deny_loading = deny_loading or not queued.loading
         if not c.authenticated and not cmd.no_auth:
             return self._reject(c, errors.NOAUTH, cmd)
         if c.in_multi and "no_multi" in cmd.flags:
             return self._reject(c, "ERR Command not allowed inside a transaction", cmd)
-        if cmd.write or (cmd.may_replicate and name != "ping"):
+        if write or may_replicate:
             if self.write_barrier is not None and not c.is_master:
                 refused = self.write_barrier(c, cmd)
                 if refused:
@@ -227,13 +253,13 @@ class Server:
             if (
                 self.config["min-replicas-to-write"]
                 and self.role == "master"
-                and cmd.write
+                and write
                 and self.good_replicas() < self.config["min-replicas-to-write"]
             ):
                 return self._reject(c, errors.NOREPLICAS, cmd)
             if (
                 self.role == "slave"
-                and cmd.write
+                and write
                 and not c.is_master
                 and self.config["replica-read-only"]
             ):
@@ -253,7 +279,7 @@ class Server:
             self.role == "slave"
             and not c.is_master
             and not self.config["replica-serve-stale-data"]
-            and not cmd.stale
+            and deny_stale
             and self.master_link is not None
             and not self.master_link.is_up()
         ):
@@ -262,10 +288,15 @@ class Server:
                 "MASTERDOWN Link with MASTER is down and replica-serve-stale-data is set to 'no'.",
                 cmd,
             )
-        if self.loading and not cmd.loading:
+        if self.loading and deny_loading:
             return self._reject(c, "LOADING Redis is loading the dataset in memory", cmd)
+        if self.client_pause is not None and not (c.is_replica or c.is_master):
+            held = self.client_pause(c, cmd, argv)
+            if held is not None:
+                return held
         if c.in_multi and (cmd.parent or cmd).name not in _EXEC_NAMES:
-            c.multi_queue.append((cmd, argv))
+            if not (c.multi_error or c.dirty_cas):  # a doomed transaction keeps nothing
+                c.multi_queue.append((cmd, argv))
             return QUEUED
         return None
 
@@ -288,6 +319,8 @@ class Server:
             self.stat_unexpected_error_replies += 1
             self.run_hooks("internal_error", cmd, argv, e)
             reply = self.error_reply(f"ERR internal error in '{cmd.name}': {type(e).__name__}")
+        if self.monitors and not c.retrying:
+            self.run_hooks("monitor", c, cmd, argv)
         if self.dirty != dirty and self.propagate_targets and (cmd.write or cmd.may_replicate):
             also = c.propagate_as
             if also is None:

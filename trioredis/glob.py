@@ -24,8 +24,8 @@ identical answers with no exponential backtracking.
 from __future__ import annotations
 
 import re
-from functools import lru_cache
 from collections.abc import Callable
+from functools import lru_cache
 
 __all__ = ["compile_glob", "glob_match"]
 

@@ -126,8 +126,11 @@ class Database:
     def store(self, key: bytes, value, keepttl: bool = False) -> None:
         """Set ``key`` to ``value`` (SET semantics): drops any TTL unless ``keepttl``."""
         data = self.data
-        if self.scan_log is not None and key not in data:
-            self.scan_log.append(key)
+        if key not in data:
+            if self.scan_log is not None:
+                self.scan_log.append(key)
+            if self.server.notify_flags & NOTIFY_NEW:  # Redis 7.0's "new" event (class n)
+                self.server.notify(NOTIFY_NEW, b"new", key, self.id)
         data[key] = value
         if not keepttl and self.expires:
             self.expires.pop(key, None)
@@ -136,6 +139,8 @@ class Database:
         """Create ``key`` (known not to exist, e.g. the first push to a list)."""
         if self.scan_log is not None:
             self.scan_log.append(key)
+        if self.server.notify_flags & NOTIFY_NEW:
+            self.server.notify(NOTIFY_NEW, b"new", key, self.id)
         self.data[key] = value
 
     def delete(self, key: bytes) -> bool:
@@ -164,19 +169,57 @@ class Database:
         if self.watched:
             clients = self.watched.get(key)
             if clients:
-                for c in clients:
-                    c.dirty_cas = True
+                self.touch_watched(key, clients)
         if self.blocking and key in self.blocking:
             srv.ready_keys.append((self, key))
         if kind & srv.notify_flags:
             srv.notify(kind, event, key, self.id)
 
+    def touch_watched(self, key: bytes, clients: list) -> None:
+        """Redis 7.0's touchWatchedKey: flag the clients that WATCH ``key`` (EXEC will fail).
+
+        A key that was already expired when watched and is now gone (deleted by expiry) is
+        no logical change: that watch just forgets the key was expired.
+        """
+        for c in clients:
+            exp = c.watched_expired
+            if exp and (self, key) in exp:
+                if key not in self.data:
+                    exp.discard((self, key))
+                    continue
+            c.dirty_cas = True
+
+    def is_expired(self, key: bytes) -> bool:
+        """Logically expired but maybe not deleted yet (Redis's keyIsExpired)."""
+        when = self.expires.get(key) if self.expires else None
+        return when is not None and when <= self.server.now_ms() and key in self.data
+
     def touch_all_watched(self, other: Database | None = None) -> None:
-        """FLUSHDB/SWAPDB/FLUSHALL: watched keys that exist here (or in ``other``) are touched."""
+        """FLUSHDB/FLUSHALL and SWAPDB (``other``: the db swapped in), called before the change.
+
+        Redis 7.0's touchAllWatchedKeysInDb: watched keys that exist here or in ``other`` are
+        touched, except that an already-expired watched key that goes away, or stays expired,
+        is no change, and a missing key replaced by an expired one counts as missing.
+        """
         for key, clients in self.watched.items():
-            if key in self.data or (other is not None and key in other.data):
-                for c in clients:
-                    c.dirty_cas = True
+            here = key in self.data
+            there = other is not None and key in other.data
+            if not (here or there):
+                continue
+            for c in clients:
+                exp = c.watched_expired
+                if exp and (self, key) in exp:
+                    if not there:
+                        exp.discard((self, key))
+                        continue
+                    if other.is_expired(key):
+                        continue
+                elif not here and other.is_expired(key):
+                    if exp is None:
+                        exp = c.watched_expired = set()
+                    exp.add((self, key))
+                    continue
+                c.dirty_cas = True
 
     def signal_all_blocking(self) -> None:
         """After SWAPDB/FLUSHALL: re-check every key blocked clients wait on."""

@@ -43,32 +43,43 @@ _FLAGS = {
 }
 
 
-def parse_notify_flags(text: str) -> int:
-    """Flags from Redis's letters; without K or E nothing is published, as in Redis."""
+def notify_flags_from_text(text: str) -> int:
+    """Redis's keyspaceEventsStringToFlags: the flags as written (ConfigError on a bad letter)."""
     flags = 0
     for ch in text:
         bit = _FLAGS.get(ch)
         if bit is None:
             raise ConfigError("Invalid event class character. Use 'Ag$lshzxeKEtmdn'.")
         flags |= bit
+    return flags
+
+
+def parse_notify_flags(text: str) -> int:
+    """Flags in effect; without K or E nothing is published, as in Redis."""
+    flags = notify_flags_from_text(text)
     if not flags & (NOTIFY_KEYSPACE | NOTIFY_KEYEVENT):
         return 0
     return flags
 
 
 def render_notify_flags(flags: int) -> str:
-    """Redis's canonical rendering for CONFIG GET (``A`` when all classes are on)."""
+    """Redis's keyspaceEventsFlagsToString, for CONFIG GET: ``A`` when all classes are on
+    (``n`` is not part of ``A`` and is then not shown, as in Redis 7.0), then ``KEm``."""
     out = ""
     if flags & _ALL == _ALL:
         out += "A"
     else:
-        for ch in "g$lshzxetd":
+        for ch in "g$lshzxetdn":
             if flags & _FLAGS[ch]:
                 out += ch
-    for ch in "KEmn":
+    for ch in "KEm":
         if flags & _FLAGS[ch]:
             out += ch
     return out
+
+
+def canonical_notify_events(text: str) -> str:
+    return render_notify_flags(notify_flags_from_text(text))
 
 
 def notify_keyspace_event(server, kind: int, event: bytes, key: bytes, dbid: int) -> None:

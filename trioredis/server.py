@@ -175,7 +175,8 @@ async def serve(
     runner = ServerRunner(srv, log)
     port = runner.bind()
     srv.run_hooks("startup", runner)
-    log.notice(f"Ready to accept connections tcp (port {port})")
+    log.notice(f"Running mode=standalone, port={port}.")
+    log.notice("Ready to accept connections tcp")
     task_status.started(port)
     try:
         async with trio.open_nursery() as conns:

@@ -7,6 +7,7 @@ MODULES = (
     "server",
     "keys",
     "strings",
+    "bitmaps",
     "lists",
     "hashes",
     "sets",

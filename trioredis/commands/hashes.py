@@ -1,1 +1,563 @@
-"""(being written)"""
+"""Hash commands (HSET, HGET, HINCRBYFLOAT, HRANDFIELD, HSCAN, ...) on plain ``dict`` values.
+
+Long doubles. HINCRBYFLOAT (and the list module's blocking timeouts) compute as Redis does with
+x87 80-bit ``long double``: :func:`ld_parse` is ``strtold`` (hex floats, ``inf``, no spaces),
+:func:`ld_round` rounds an exact fraction to a 64-bit mantissa, :func:`ld_human` prints
+``%.17Lf`` with the trailing zeros stripped. Exact fractions make every digit Redis's.
+
+Scanning (HSCAN, and SSCAN in sets.py). A small hash (what Redis keeps as a listpack) or small
+set (an intset) comes back whole with cursor 0, as in Redis. A bigger collection is paged
+through a snapshot of its members (``list(coll)``, one C-speed copy when the iteration starts):
+the cursor is ``snapshot id << 32 | position``, each call costs O(COUNT), and an element present
+for the whole iteration is in the snapshot, so it is returned (members gone by the time their
+turn comes are skipped; members added later may be missed, which Redis allows too). Snapshots
+live per server in an LRU table bounded in entries and total elements; a cursor whose snapshot
+was dropped (or a made-up one) restarts the iteration from a fresh snapshot: duplicates are
+possible, a missed element is not.
+"""
+
+from __future__ import annotations
+
+import random
+import re
+from collections import OrderedDict
+from decimal import Decimal
+from fractions import Fraction
+from itertools import islice
+
+from .. import core
+from ..errors import NOT_FLOAT, OVERFLOW, SYNTAX, WRONGTYPE, CommandError, wrong_arity
+from ..glob import compile_glob
+from ..keyspace import NOTIFY_GENERIC, NOTIFY_HASH
+from ..protocol.replies import OK
+from .args import LLONG_MAX, LLONG_MIN, parse_int, to_int
+from .registry import command
+
+# -- long double arithmetic -------------------------------------------------------------------
+
+_LD_MAX_EXP = 16384  # values must stay below 2**16384
+_LD_MIN_Q = -16445  # the smallest subnormal is 2**-16445
+_LD_MAX_CHARS = 5 * 1024  # MAX_LONG_DOUBLE_CHARS
+_INF = float("inf")
+_DEC = re.compile(rb"([+-]?)(?:(\d+)(?:\.(\d*))?|\.(\d+))(?:[eE]([+-]?\d+))?")
+_HEX = re.compile(
+    rb"([+-]?)0[xX](?:([0-9a-fA-F]+)(?:\.([0-9a-fA-F]*))?|\.([0-9a-fA-F]+))(?:[pP]([+-]?\d+))?"
+)
+_INFS = re.compile(rb"([+-]?)(?:inf|infinity)", re.IGNORECASE)
+
+
+def ld_round(x: Fraction):
+    """``x`` rounded (half even) to an x87 long double: a Fraction, or ±inf on overflow."""
+    if not x:
+        return Fraction(0)
+    neg = x < 0
+    n = -x.numerator if neg else x.numerator
+    d = x.denominator
+    e = n.bit_length() - d.bit_length()
+    if (n < d << e) if e >= 0 else (n << -e < d):
+        e -= 1  # now 2**e <= n/d < 2**(e+1)
+    q = max(e - 63, _LD_MIN_Q)
+    if q >= 0:
+        m, r = divmod(n, d << q)
+        den = d << q
+    else:
+        m, r = divmod(n << -q, d)
+        den = d
+    if 2 * r > den or (2 * r == den and m & 1):
+        m += 1
+    if m.bit_length() + q > _LD_MAX_EXP:
+        return -_INF if neg else _INF
+    v = Fraction(m << q) if q >= 0 else Fraction(m, 1 << -q)
+    return -v if neg else v
+
+
+def _exponent(exp) -> int:
+    if not exp:
+        return 0
+    neg = exp[:1] == b"-"
+    digits = exp.lstrip(b"+-").lstrip(b"0") or b"0"
+    if len(digits) > 18:  # far beyond any range (and int() refuses over 4300 digits)
+        digits = b"1000000000000000000"
+    return -int(digits) if neg else int(digits)
+
+
+def ld_parse(b: bytes):
+    """Redis's string2ld (strtold): a Fraction or ±inf, or None when Redis refuses ``b``."""
+    if not b or len(b) >= _LD_MAX_CHARS or b[0] in b" \t\n\v\f\r" or b"\0" in b:
+        return None
+    m = _DEC.fullmatch(b)
+    if m is not None:
+        sign, ip, fp, only_fp, exp = m.groups()
+        digits = (ip or b"") + (fp or only_fp or b"")
+        # int() of more than 4300 digits is refused (sys.int_info); Decimal is not limited.
+        mant = int(digits) if len(digits) < 4000 else int(Decimal(digits.decode()))
+        if not mant:
+            return Fraction(0)
+        e10 = _exponent(exp) - len(fp or only_fp or b"")
+        mag = len(digits.lstrip(b"0")) + e10  # 10**(mag-1) <= value < 10**mag
+        if mag > 4940:
+            return None  # ERANGE overflow
+        if mag < -4960:
+            return None  # ERANGE underflow to zero
+        x = Fraction(mant * 10**e10) if e10 >= 0 else Fraction(mant, 10**-e10)
+    else:
+        m = _HEX.fullmatch(b)
+        if m is not None:
+            sign, ip, fp, only_fp, exp = m.groups()
+            frac = fp or only_fp or b""
+            mant = int((ip or b"") + frac, 16) if (ip or frac) else 0
+            if not mant:
+                return Fraction(0)
+            e2 = _exponent(exp) - 4 * len(frac)
+            mag = mant.bit_length() + e2
+            if mag > _LD_MAX_EXP + 2:
+                return None
+            if mag < _LD_MIN_Q - 2:
+                return None
+            x = Fraction(mant << e2) if e2 >= 0 else Fraction(mant, 1 << -e2)
+        else:
+            m = _INFS.fullmatch(b)
+            if m is None:
+                return None
+            return -_INF if m.group(1) == b"-" else _INF
+    v = ld_round(x)
+    if v == 0 or v in (_INF, -_INF):
+        return None  # ERANGE
+    return -v if sign == b"-" else v
+
+
+def ld_human(x: Fraction) -> bytes:
+    """``%.17Lf`` with trailing zeros (and a bare '.') removed; ``-0`` prints as ``0``."""
+    n = round(x * 100000000000000000)
+    digits = str(Decimal(-n if n < 0 else n)).rjust(18, "0")
+    out = digits[:-17]
+    frac = digits[-17:].rstrip("0")
+    if frac:
+        out += "." + frac
+    if x < 0 and out != "0":
+        out = "-" + out
+    return out.encode()
+
+
+# -- shared scanning (HSCAN, SSCAN) -----------------------------------------------------------
+
+SCAN_MAX_ENTRIES = 1024
+SCAN_MAX_ELEMENTS = 8_000_000
+
+
+class _Snapshot:
+    __slots__ = ("db", "key", "items")
+
+    def __init__(self, db, key, items):
+        self.db = db
+        self.key = key
+        self.items = items
+
+
+class CollectionScans:
+    """The snapshots of HSCAN/SSCAN iterations in progress on one server (LRU, bounded)."""
+
+    def __init__(self):
+        self.table: OrderedDict[int, _Snapshot] = OrderedDict()
+        self.total = 0
+        self.next_id = 0
+
+    def start(self, db, key, coll) -> tuple[int, _Snapshot]:
+        self.next_id = self.next_id % 0x7FFFFFFF + 1
+        sid = self.next_id
+        snap = _Snapshot(db, key, list(coll))
+        old = self.table.pop(sid, None)
+        if old is not None:
+            self.total -= len(old.items)
+        self.table[sid] = snap
+        self.total += len(snap.items)
+        while len(self.table) > 1 and (
+            len(self.table) > SCAN_MAX_ENTRIES or self.total > SCAN_MAX_ELEMENTS
+        ):
+            _, dropped = self.table.popitem(last=False)
+            self.total -= len(dropped.items)
+        return sid, snap
+
+    def get(self, sid: int, db, key):
+        snap = self.table.get(sid)
+        if snap is None or snap.db is not db or snap.key != key:
+            return None
+        self.table.move_to_end(sid)
+        return snap
+
+    def finish(self, sid: int) -> None:
+        snap = self.table.pop(sid, None)
+        if snap is not None:
+            self.total -= len(snap.items)
+
+
+def _attach_scans(server) -> None:
+    server.collection_scans = CollectionScans()
+
+
+core.SERVER_INIT.append(_attach_scans)
+
+
+def parse_scan_cursor(b: bytes) -> int:
+    """Redis's parseScanCursorOrReply (strtoul): '-1' wraps, '' is 0, spaces are refused."""
+    if b and b[0] in b" \t\n\v\f\r":
+        raise CommandError("ERR invalid cursor")
+    if b"\0" in b:
+        b = b.split(b"\0", 1)[0]
+    if not b:
+        return 0
+    body = b[1:] if b[0] in b"+-" else b
+    if not body or not body.isdigit():
+        raise CommandError("ERR invalid cursor")
+    v = int(body)
+    if v > 0xFFFFFFFFFFFFFFFF:
+        raise CommandError("ERR invalid cursor")
+    if b[0] == 45 and v:  # '-'
+        v = (1 << 64) - v
+    return v
+
+
+def parse_scan_options(argv: list, start: int) -> tuple[int, object]:
+    """COUNT and MATCH of HSCAN/SSCAN: returns (count, match function or None)."""
+    count = 10
+    match = None
+    i = start
+    n = len(argv)
+    while i < n:
+        opt = argv[i].lower()
+        if opt == b"count" and n - i >= 2:
+            count = parse_int(argv[i + 1])
+            if count < 1:
+                raise CommandError(SYNTAX)
+        elif opt == b"match" and n - i >= 2:
+            pat = argv[i + 1]
+            match = None if pat == b"*" else compile_glob(pat)
+        else:
+            raise CommandError(SYNTAX)
+        i += 2
+    return count, match
+
+
+def scan_page(c, key, coll, cursor: int, count: int):
+    """One page of a snapshot iteration over ``coll``: (next cursor, members to consider)."""
+    scans = c.server.collection_scans
+    sid, pos = divmod(cursor, 1 << 32)
+    snap = scans.get(sid, c.db, key) if sid else None
+    if snap is None:
+        sid, snap = scans.start(c.db, key, coll)
+        pos = 0
+    items = snap.items
+    end = pos + count
+    page = items[pos:end]
+    if end >= len(items):
+        scans.finish(sid)
+        return 0, page
+    return (sid << 32) | end, page
+
+
+# -- helpers ----------------------------------------------------------------------------------
+
+
+def _hash(db, key):
+    h = db.lookup(key)
+    if h is not None and h.__class__ is not dict:
+        raise CommandError(WRONGTYPE)
+    return h
+
+
+def _hash_for_write(db, key):
+    """The hash at ``key``, created (empty, in the keyspace) when missing."""
+    h = db.lookup(key)
+    if h is None:
+        h = {}
+        db.add(key, h)
+    elif h.__class__ is not dict:
+        raise CommandError(WRONGTYPE)
+    return h
+
+
+def _notify_del(db, key) -> None:
+    srv = db.server
+    if NOTIFY_GENERIC & srv.notify_flags:
+        srv.notify(NOTIFY_GENERIC, b"del", key, db.id)
+
+
+def _random_field(h: dict):
+    return next(islice(h, random.randrange(len(h)), None))
+
+
+def _is_small(c, h: dict) -> bool:
+    """Would Redis keep this hash as a listpack (small enough to scan in one go)?"""
+    cfg = c.server.config
+    if len(h) > cfg["hash-max-listpack-entries"]:
+        return False
+    limit = cfg["hash-max-listpack-value"]
+    for f, v in h.items():
+        if len(f) > limit or len(v) > limit:
+            return False
+    return True
+
+
+# -- commands ---------------------------------------------------------------------------------
+
+
+@command("hset", -4, "write denyoom fast", keys=(1, 1, 1), group="hash", since="2.0.0")
+def hset(c, argv):
+    """Set the string value of a hash field."""
+    n = len(argv)
+    if n & 1:
+        raise CommandError(wrong_arity("hset"))
+    db = c.db
+    key = argv[1]
+    h = db.lookup(key)
+    if h is None:
+        h = {}
+        db.add(key, h)
+    elif h.__class__ is not dict:
+        raise CommandError(WRONGTYPE)
+    before = len(h)
+    if n == 4:
+        h[argv[2]] = argv[3]
+    else:
+        for i in range(2, n, 2):
+            h[argv[i]] = argv[i + 1]
+    db.modified(key, b"hset", NOTIFY_HASH, (n - 2) >> 1)
+    return len(h) - before
+
+
+@command("hmset", -4, "write denyoom fast", keys=(1, 1, 1), group="hash", since="2.0.0")
+def hmset(c, argv):
+    """Set multiple hash fields to multiple values."""
+    n = len(argv)
+    if n & 1:
+        raise CommandError(wrong_arity("hmset"))
+    db = c.db
+    key = argv[1]
+    h = _hash_for_write(db, key)
+    for i in range(2, n, 2):
+        h[argv[i]] = argv[i + 1]
+    db.modified(key, b"hset", NOTIFY_HASH, (n - 2) >> 1)
+    return OK
+
+
+@command("hsetnx", 4, "write denyoom fast", keys=(1, 1, 1), group="hash", since="2.0.0")
+def hsetnx(c, argv):
+    """Set the value of a hash field, only if the field does not exist."""
+    db = c.db
+    key = argv[1]
+    h = _hash_for_write(db, key)
+    if argv[2] in h:
+        return 0
+    h[argv[2]] = argv[3]
+    db.modified(key, b"hset", NOTIFY_HASH)
+    return 1
+
+
+@command("hget", 3, "readonly fast", keys=(1, 1, 1), group="hash", since="2.0.0")
+def hget(c, argv):
+    """Get the value of a hash field."""
+    h = c.db.lookup(argv[1])
+    if h is None:
+        return None
+    if h.__class__ is not dict:
+        raise CommandError(WRONGTYPE)
+    return h.get(argv[2])
+
+
+@command("hmget", -3, "readonly fast", keys=(1, 1, 1), group="hash", since="2.0.0")
+def hmget(c, argv):
+    """Get the values of all the given hash fields."""
+    h = _hash(c.db, argv[1])
+    if h is None:
+        return [None] * (len(argv) - 2)
+    get = h.get
+    return [get(f) for f in argv[2:]]
+
+
+@command("hdel", -3, "write fast", keys=(1, 1, 1), group="hash", since="2.0.0")
+def hdel(c, argv):
+    """Delete one or more hash fields."""
+    db = c.db
+    key = argv[1]
+    h = _hash(db, key)
+    if h is None:
+        return 0
+    deleted = 0
+    for f in argv[2:]:
+        if h.pop(f, None) is not None:
+            deleted += 1
+            if not h:
+                break
+    if deleted:
+        if not h:
+            db.delete(key)
+        db.modified(key, b"hdel", NOTIFY_HASH, deleted)
+        if not h:
+            _notify_del(db, key)
+    return deleted
+
+
+@command("hlen", 2, "readonly fast", keys=(1, 1, 1), group="hash", since="2.0.0")
+def hlen(c, argv):
+    """Get the number of fields in a hash."""
+    h = _hash(c.db, argv[1])
+    return 0 if h is None else len(h)
+
+
+@command("hstrlen", 3, "readonly fast", keys=(1, 1, 1), group="hash", since="3.2.0")
+def hstrlen(c, argv):
+    """Get the length of the value of a hash field."""
+    h = _hash(c.db, argv[1])
+    if h is None:
+        return 0
+    v = h.get(argv[2])
+    return 0 if v is None else len(v)
+
+
+@command("hexists", 3, "readonly fast", keys=(1, 1, 1), group="hash", since="2.0.0")
+def hexists(c, argv):
+    """Determine if a hash field exists."""
+    h = _hash(c.db, argv[1])
+    return 1 if h is not None and argv[2] in h else 0
+
+
+@command("hgetall", 2, "readonly", keys=(1, 1, 1), group="hash", since="2.0.0")
+def hgetall(c, argv):
+    """Get all the fields and values in a hash."""
+    h = _hash(c.db, argv[1])
+    return {} if h is None else dict(h)
+
+
+@command("hkeys", 2, "readonly", keys=(1, 1, 1), group="hash", since="2.0.0")
+def hkeys(c, argv):
+    """Get all the fields in a hash."""
+    h = _hash(c.db, argv[1])
+    return [] if h is None else list(h)
+
+
+@command("hvals", 2, "readonly", keys=(1, 1, 1), group="hash", since="2.0.0")
+def hvals(c, argv):
+    """Get all the values in a hash."""
+    h = _hash(c.db, argv[1])
+    return [] if h is None else list(h.values())
+
+
+@command("hincrby", 4, "write denyoom fast", keys=(1, 1, 1), group="hash", since="2.0.0")
+def hincrby(c, argv):
+    """Increment the integer value of a hash field by the given number."""
+    incr = parse_int(argv[3])
+    db = c.db
+    key = argv[1]
+    h = _hash_for_write(db, key)
+    field = argv[2]
+    old = h.get(field)
+    if old is None:
+        value = 0
+    else:
+        value = to_int(old)
+        if value is None:
+            raise CommandError("ERR hash value is not an integer")
+    value += incr
+    if not LLONG_MIN <= value <= LLONG_MAX:
+        raise CommandError(OVERFLOW)
+    h[field] = b"%d" % value
+    db.modified(key, b"hincrby", NOTIFY_HASH)
+    return value
+
+
+@command("hincrbyfloat", 4, "write denyoom fast", keys=(1, 1, 1), group="hash", since="2.6.0")
+def hincrbyfloat(c, argv):
+    """Increment the float value of a hash field by the given amount."""
+    incr = ld_parse(argv[3])
+    if incr is None:
+        raise CommandError(NOT_FLOAT)
+    if incr.__class__ is float:
+        raise CommandError("ERR value is NaN or Infinity")
+    db = c.db
+    key = argv[1]
+    h = _hash_for_write(db, key)
+    field = argv[2]
+    old = h.get(field)
+    if old is None:
+        value = Fraction(0)
+    else:
+        value = ld_parse(old)
+        if value is None:
+            raise CommandError("ERR hash value is not a float")
+    if value.__class__ is float:
+        raise CommandError("ERR increment would produce NaN or Infinity")
+    value = ld_round(value + incr)
+    if value.__class__ is float:
+        raise CommandError("ERR increment would produce NaN or Infinity")
+    new = ld_human(value)
+    h[field] = new
+    db.modified(key, b"hincrbyfloat", NOTIFY_HASH)
+    c.propagate_as = [[b"HSET", key, field, new]]
+    return new
+
+
+@command("hrandfield", -2, "readonly", keys=(1, 1, 1), group="hash", since="6.2.0")
+def hrandfield(c, argv):
+    """Get one or multiple random fields from a hash."""
+    n = len(argv)
+    if n == 2:
+        h = _hash(c.db, argv[1])
+        return None if h is None else _random_field(h)
+    count = parse_int(argv[2])
+    if count == LLONG_MIN:
+        raise CommandError(
+            "ERR value is out of range, value must between -9223372036854775807 and "
+            "9223372036854775807"
+        )
+    withvalues = False
+    if n > 4 or (n == 4 and argv[3].lower() != b"withvalues"):
+        raise CommandError(SYNTAX)
+    if n == 4:
+        withvalues = True
+        if not -(LLONG_MAX // 2) <= count <= LLONG_MAX // 2:
+            raise CommandError("ERR value is out of range")
+    h = _hash(c.db, argv[1])
+    if h is None or count == 0:
+        return []
+    resp3 = c.resp == 3
+    if count < 0 or count == 1:
+        picks = random.choices(list(h), k=abs(count))  # with repetitions, any order
+    elif count >= len(h):
+        picks = list(h)
+    else:
+        picks = random.sample(list(h), count)
+    if not withvalues:
+        return picks
+    if resp3:
+        return [[f, h[f]] for f in picks]
+    out = []
+    for f in picks:
+        out.append(f)
+        out.append(h[f])
+    return out
+
+
+@command("hscan", -3, "readonly", keys=(1, 1, 1), group="hash", since="2.8.0")
+def hscan(c, argv):
+    """Incrementally iterate hash fields and associated values."""
+    cursor = parse_scan_cursor(argv[2])
+    key = argv[1]
+    h = _hash(c.db, key)
+    if h is None:
+        return [b"0", []]
+    count, match = parse_scan_options(argv, 3)
+    if _is_small(c, h) or len(h) <= count:
+        fields = h
+        cursor = 0
+    else:
+        cursor, fields = scan_page(c, key, h, cursor, count)
+    out = []
+    for f in fields:
+        if match is not None and not match(f):
+            continue
+        v = h.get(f)
+        if v is not None:
+            out.append(f)
+            out.append(v)
+    return [b"%d" % cursor, out]
+

@@ -6,7 +6,7 @@ null) are tested first.
 
 from __future__ import annotations
 
-from .replies import NULL_ARRAY, ErrorReply, Push, Raw, Verbatim, _NullArray
+from .replies import NULL_ARRAY, ErrorReply, Push, Raw, SetReply, Verbatim, _NullArray
 
 _SMALL_INTS = [b":%d\r\n" % i for i in range(-1, 1025)]
 _OK = b"+OK\r\n"
@@ -65,7 +65,7 @@ def encode2(r) -> bytes:
             out.append(encode2(k))
             out.append(encode2(v))
         return b"".join(out)
-    if t is set or t is frozenset:
+    if t is set or t is frozenset or t is SetReply:
         return b"*%d\r\n" % len(r) + b"".join([encode2(x) for x in r])
     if t is _NullArray:
         return b"*-1\r\n"
@@ -104,7 +104,7 @@ def encode3(r) -> bytes:
             out.append(encode3(k))
             out.append(encode3(v))
         return b"".join(out)
-    if t is set or t is frozenset:
+    if t is set or t is frozenset or t is SetReply:
         return b"~%d\r\n" % len(r) + b"".join([encode3(x) for x in r])
     if t is Push:
         return b">%d\r\n" % len(r) + b"".join([encode3(x) for x in r])

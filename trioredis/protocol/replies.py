@@ -29,6 +29,15 @@ class Push(list):
     __slots__ = ()
 
 
+class SetReply(list):
+    """An ordered array sent as a RESP3 set (``~``); a plain array in RESP2 (SMEMBERS, SINTER).
+
+    A Python ``set`` loses the order Redis replies in (an intset's members come sorted).
+    """
+
+    __slots__ = ()
+
+
 class Verbatim(bytes):
     """RESP3 verbatim string (``=``, format ``txt``); a bulk string in RESP2 (INFO, CLIENT LIST)."""
 

@@ -1,0 +1,5 @@
+"""``python -m trioredis server ...``"""
+
+from .cli import main
+
+main()

@@ -1,0 +1,182 @@
+"""``trioredis server ...``: Redis-style command line on top of typer.
+
+Accepts a config file (positional, as redis-server does, or ``--config``), the common options
+by name, and ``--name value ...`` for any other parameter (``--save ""``,
+``--replicaof "host port"`` or ``--replicaof host port``). Later options win.
+"""
+
+from __future__ import annotations
+
+import errno
+import gc
+import signal
+import sys
+from functools import partial
+
+import trio
+import typer
+
+from .config import PARAMS, Config, ConfigError, canonical
+from .core import Server
+from .log import Logger
+from .server import serve
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, help="A Redis-compatible server on Trio.")
+
+_EXTRA = {"allow_extra_args": True, "ignore_unknown_options": True}
+
+
+def parse_redis_args(args: list[str]) -> list[tuple[str, list[str]]]:
+    """Split ``--name v1 v2 --other v`` into directives, as redis-server's argv parsing."""
+    out: list[tuple[str, list[str]]] = []
+    for a in args:
+        if a.startswith("--") and len(a) > 2 and not _is_number(a):
+            out.append((a[2:], []))
+        elif out:
+            out[-1][1].append(a)
+        else:
+            raise ConfigError(f"Invalid argument '{a}'")
+    return out
+
+
+def _is_number(s: str) -> bool:
+    try:
+        float(s)
+        return True
+    except ValueError:
+        return False
+
+
+def build_config(config_file: str | None, options: list[tuple[str, list[str]]]) -> Config:
+    cfg = Config()
+    if config_file:
+        cfg.load_file(config_file)
+    for name, values in options:
+        canon = canonical(name)
+        if canon is None:
+            raise ConfigError(f"Bad directive or wrong number of arguments: '{name}'")
+        if PARAMS[canon].multi_arg and len(values) == 1:
+            values = values[0].split() if values[0] else []
+        if not values and PARAMS[canon].kind != "special":
+            raise ConfigError(f"wrong number of arguments for '{name}'")
+        cfg.apply_directive(canon, values or [""], "command line")
+    return cfg
+
+
+@app.callback()
+def _root() -> None:
+    """trioredis: a Redis 7.0-compatible server written in Python on Trio."""
+
+
+@app.command(context_settings=_EXTRA)
+def server(
+    ctx: typer.Context,
+    port: int = typer.Option(None, "--port", help="TCP port (default 6379; 0 = any free port)"),
+    bind: str = typer.Option(None, "--bind", help="addresses to listen on (default 127.0.0.1)"),
+    dir: str = typer.Option(None, "--dir", help="working directory for dump.rdb and the AOF"),
+    dbfilename: str = typer.Option(None, "--dbfilename", help="RDB file name (dump.rdb)"),
+    requirepass: str = typer.Option(None, "--requirepass", help="password for AUTH"),
+    loglevel: str = typer.Option(None, "--loglevel", help="debug|verbose|notice|warning"),
+    config: str = typer.Option(None, "--config", help="redis.conf-style file"),
+) -> None:
+    """Run the server: trioredis server [CONFIG-FILE] [--name value ...].
+
+    Any Redis config parameter is accepted as ``--name value``.
+    """
+    options: list[tuple[str, list[str]]] = []
+    for name, value in (
+        ("port", port),
+        ("bind", bind),
+        ("dir", dir),
+        ("dbfilename", dbfilename),
+        ("requirepass", requirepass),
+        ("loglevel", loglevel),
+    ):
+        if value is not None:
+            options.append((name, [str(value)]))
+    extra = list(ctx.args)
+    # redis-server style: an optional config file first, then --name value pairs.
+    config_file = extra.pop(0) if extra and not extra[0].startswith("--") else None
+    try:
+        options += parse_redis_args(extra)
+        cfg = build_config(config or config_file, options)
+    except (ConfigError, OSError) as e:
+        typer.echo(f"*** FATAL CONFIG FILE ERROR (trioredis) ***\n{e}", err=True)
+        raise typer.Exit(1)
+    raise typer.Exit(run(cfg))
+
+
+def run(cfg: Config) -> int:
+    """Run until SIGINT/SIGTERM or SHUTDOWN; returns the process exit code."""
+    log = Logger(cfg["loglevel"], cfg["logfile"])
+    try:
+        srv = Server(cfg)
+    except ConfigError as e:
+        log.warning(f"Fatal config error: {e}")
+        return 1
+    log.notice("oO0OoO0OoO0Oo trioredis is starting oO0OoO0OoO0Oo")
+    # Start-up objects never die: keep them out of the cyclic GC's work, and collect less often.
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(50_000, 50, 100)
+    try:
+        try:
+            return trio.run(partial(_main, srv, log))
+        except BaseExceptionGroup as group:
+            raise _single(group) from None
+    except OSError as e:
+        if e.errno == errno.EADDRINUSE:
+            log.warning(
+                f"Warning: Could not create server TCP listening socket "
+                f"{' '.join(cfg['bind'])}:{cfg['port']}: bind: Address already in use"
+            )
+            log.warning(f"Failed listening on port {cfg['port']} (tcp), aborting.")
+        else:
+            log.warning(f"Failed to start: {e}")
+        return 1
+    except StartupError as e:
+        log.warning(str(e))
+        return 1
+
+
+def _single(group: BaseExceptionGroup) -> BaseException:
+    """The one real error inside nested nursery exception groups."""
+    while isinstance(group, BaseExceptionGroup) and len(group.exceptions) == 1:
+        group = group.exceptions[0]
+    return group
+
+
+class StartupError(Exception):
+    """A clear, one-line reason the server cannot start (corrupt RDB, bad AOF, ...)."""
+
+
+async def _main(srv: Server, log: Logger) -> int:
+    async with trio.open_nursery() as nursery:
+        code = 0
+
+        async def run_server():
+            nonlocal code
+            code = await serve(server=srv, log=log)
+            nursery.cancel_scope.cancel()
+
+        async def watch_signals():
+            with trio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
+                async for signum in signals:
+                    name = "SIGINT" if signum == signal.SIGINT else "SIGTERM"
+                    log.warning(f"Received {name} scheduling shutdown...")
+                    srv.run_hooks("shutdown", None)
+                    if srv.shutdown_requested is not None:
+                        srv.shutdown_requested()
+                    return
+
+        nursery.start_soon(run_server)
+        nursery.start_soon(watch_signals)
+    return code
+
+
+def main() -> None:
+    app(prog_name="trioredis")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
