@@ -59,6 +59,8 @@ def _string2ll(s: bytes):
 
 def split_inline(line: bytes) -> list[bytes]:
     """Split an inline request like Redis's ``sdssplitargs``; ParseError on bad quotes."""
+    if b'"' not in line and b"'" not in line:
+        return line.split()
     args: list[bytes] = []
     i, n = 0, len(line)
     while True:
