@@ -48,8 +48,8 @@ class Diff:
         self.ours.close()
 
 
-@pytest.fixture
-def diff(server, real_redis):
+@pytest.fixture(name="diff")
+def diff_fixture(server, real_redis):
     d = Diff(real_redis.port, server.port)
     yield d
     d.close()
@@ -82,8 +82,8 @@ class Local:
         return p, e
 
 
-@pytest.fixture
-def local():
+@pytest.fixture(name="local")
+def local_fixture():
     return Local()
 
 
@@ -231,12 +231,12 @@ def test_incrbyfloat_random(diff):
         if kind == 0:
             inc = repr(rnd.uniform(-1000, 1000))
         elif kind == 1:
-            inc = "%.*f" % (rnd.randrange(0, 20), rnd.uniform(-1e6, 1e6))
+            inc = f"{rnd.uniform(-1e6, 1e6):.{rnd.randrange(0, 20)}f}"
         elif kind == 2:
-            inc = "%de%d" % (rnd.randrange(-99, 99), rnd.randrange(-30, 30))
+            inc = f"{rnd.randrange(-99, 99)}e{rnd.randrange(-30, 30)}"
         else:
             inc = str(rnd.randrange(-(10**20), 10**20)) + "." + str(rnd.randrange(10**6))
-        diff(("INCRBYFLOAT", "k%d" % (i % 7), inc))
+        diff(("INCRBYFLOAT", f"k{i % 7}", inc))
 
 
 def test_long_double_emulation():
@@ -520,3 +520,15 @@ def test_resp3(server):
         assert r.get("nokey") is None
     finally:
         r.close()
+
+
+def test_resp3_differential(diff):
+    diff.both("HELLO", "3")
+    diff(
+        ("GET", "nokey"), ("SET", "a", "ohmytext"), ("SET", "b", "mynewtext"),
+        ("LCS", "a", "b", "IDX", "WITHMATCHLEN"), ("MGET", "a", "nokey"), ("SET", "a", "x", "GET"),
+        ("SET", "c", "1", "NX", "GET"), ("SET", "c", "2", "NX"), ("INCRBYFLOAT", "f", "1.5"),
+        ("GETEX", "nokey"), ("GETDEL", "nokey"), ("OBJECT", "ENCODING", "nokey"), ("TYPE", "a"),
+        ("BITFIELD", "bf", "OVERFLOW", "FAIL", "INCRBY", "u2", "0", "9"), ("SCAN", "0", "MATCH", "a"),
+        ("KEYS", "c"), ("TTL", "a"), ("GETRANGE", "nokey", "0", "1"),
+    )

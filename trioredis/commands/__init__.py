@@ -16,6 +16,7 @@ MODULES = (
     "streams",
     "transactions",
     "pubsub",
+    "replication",
 )
 
 for _name in MODULES:

@@ -43,7 +43,7 @@ _LLONG_MIN_DIV_1000 = -(LLONG_MAX // 1000)  # C's LLONG_MIN / 1000 truncates tow
 def lookup_read(db, key: bytes):
     """Redis's lookupKeyRead: the live value or None, counting hits/misses and ``keymiss``."""
     v = db.data.get(key)
-    if v is not None and db.expires:
+    if v is not None and db.expires and key in db.expires:
         v = db.lookup(key)
     srv = db.server
     if v is None:
@@ -62,11 +62,13 @@ def notify(db, key: bytes, event: bytes, kind: int) -> None:
         srv.notify(kind, event, key, db.id)
 
 
-def parse_db_index(b: bytes, error: str = NOT_INTEGER) -> int:
-    """Redis's getIntFromObjectOrReply: a 32-bit integer."""
-    v = parse_int(b, error)
+def parse_db_index(b: bytes, error: str | None = None) -> int:
+    """Redis's getIntFromObjectOrReply: a 32-bit integer (``error`` replaces both texts)."""
+    v = parse_int(b, error or NOT_INTEGER)
     if not _INT_MIN <= v <= _INT_MAX:
-        raise CommandError(error)
+        raise CommandError(
+            error or f"ERR value is out of range, value must between {_INT_MIN} and {_INT_MAX}"
+        )
     return v
 
 
@@ -125,7 +127,7 @@ def object_encoding(v, config) -> bytes:
     return enc.encode() if isinstance(enc, str) else enc
 
 
-def _delete_now(c, db, key: bytes, lazy_option: str) -> None:
+def delete_now(c, db, key: bytes, lazy_option: str) -> None:
     """Delete an existing key as a command's effect; propagated as DEL or UNLINK."""
     db.delete(key)
     db.modified(key, b"del", NOTIFY_GENERIC)
@@ -145,7 +147,7 @@ def expire_key_at(c, db, key: bytes, when_ms: int) -> None:
     Sets ``c.propagate_as`` to ``PEXPIREAT key ms`` or to ``DEL``/``UNLINK key``.
     """
     if already_expired(c, when_ms):
-        _delete_now(c, db, key, "lazyfree-lazy-expire")
+        delete_now(c, db, key, "lazyfree-lazy-expire")
         return
     db.set_expire(key, when_ms)
     db.modified(key, b"expire", NOTIFY_GENERIC)

@@ -31,7 +31,7 @@ from ..errors import (
 from ..keyspace import NOTIFY_GENERIC, NOTIFY_STRING
 from ..protocol.replies import OK
 from .args import LLONG_MAX, LLONG_MIN, parse_int, to_int
-from .keys import _delete_now, expire_key_at, lookup_read, notify
+from .keys import delete_now, expire_key_at, lookup_read, notify
 from .registry import command
 
 _STR = (bytes, bytearray)
@@ -57,7 +57,7 @@ def get(c, argv):
     db = c.db
     key = argv[1]
     v = db.data.get(key)
-    if v is not None and db.expires:
+    if v is not None and db.expires and key in db.expires:
         v = db.lookup(key)
     if v is None:
         return lookup_read(db, key)  # counts the miss (and fires keymiss)
@@ -167,14 +167,16 @@ def _set_extended(c, argv):
         found = old is not None
     else:
         old = None
-        found = db.lookup(key) is not None
+        # Only NX/XX/KEEPTTL need to know (an expired key must not lend its TTL to KEEPTTL).
+        found = flags & (_NX | _XX | _KEEPTTL) and db.lookup(key) is not None
     if (flags & _NX and found) or (flags & _XX and not found):
         return old if flags & _GET else None
     db.store(key, value, keepttl=bool(flags & _KEEPTTL))
     db.modified(key, b"set", NOTIFY_STRING)
     if when is not None:
         db.set_expire(key, when)
-        notify(db, key, b"expire", NOTIFY_GENERIC)
+        if c.server.notify_flags & NOTIFY_GENERIC:
+            notify(db, key, b"expire", NOTIFY_GENERIC)
         c.propagate_as = [[b"SET", key, value, b"PXAT", b"%d" % when]]
     elif flags & _GET:
         c.propagate_as = [argv[:3] + [a for a in argv[3:] if a.upper() != b"GET"]]
@@ -243,7 +245,7 @@ def getdel(c, argv):
     v = _get_string(db, key)
     if v is None:
         return None
-    _delete_now(c, db, key, "lazyfree-lazy-user-del")
+    delete_now(c, db, key, "lazyfree-lazy-user-del")
     return bytes(v)
 
 
@@ -418,7 +420,7 @@ def setrange(c, argv):
 def _incr(c, key: bytes, delta: int) -> int:
     db = c.db
     v = db.data.get(key)
-    if v is not None and db.expires:
+    if v is not None and db.expires and key in db.expires:
         v = db.lookup(key)
     if v is None:
         new = delta
