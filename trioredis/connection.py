@@ -247,7 +247,8 @@ class Connection:
         srv.unblock(blk)
         if c.killed:
             return None
-        return blk.timeout_reply
+        reply = blk.timeout_reply
+        return reply() if callable(reply) else reply  # WAIT counts replicas at the timeout
 
     async def _watch_disconnect(self, scope: trio.CancelScope) -> None:
         """While blocked, notice a client that hangs up (Redis frees it at once)."""

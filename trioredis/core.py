@@ -91,6 +91,7 @@ class Server:
         self.dirty = 0
         self.frozen_ms = 0  # time frozen during EXEC, as Redis does
         self.ready_keys: list = []
+        self.serving_key = None  # the ready key serve_ready_keys is retrying clients for
         self.notify_flags = 0
         self.propagate_targets: list[Callable] = []  # fn(dbid, argv) for AOF, replication
         self.prop_buffer: list | None = None  # inside EXEC: collected, wrapped in MULTI/EXEC
@@ -328,6 +329,7 @@ class Server:
             else:
                 for a in also:
                     self.propagate(c.db.id, a)
+            c.woff = self.master_repl_offset  # what WAIT waits for
         c.propagate_as = None
         return reply
 
@@ -408,6 +410,7 @@ class Server:
                 q = db.blocking.get(key)
                 if not q:
                     continue
+                self.serving_key = key
                 for blk in list(q):
                     if blk.done:
                         continue
@@ -415,6 +418,7 @@ class Server:
                     if reply is STILL_BLOCKED:
                         continue
                     self.finish_block(blk, reply)
+                self.serving_key = None
 
     def _retry(self, blk: Block):
         c = blk.client
@@ -458,6 +462,7 @@ class Server:
         for db in self.dbs:
             db.touch_all_watched()
             n += db.clear()
+            db.signal_all_blocking()  # blocked XREADGROUP clients learn their key is gone
         return n
 
 

@@ -32,9 +32,17 @@ class ServerRunner:
         self.connections: set[Connection] = set()
         self.port = 0
         self.shutdown_event = trio.Event()
+        self.nursery: trio.Nursery | None = None  # server-lifetime tasks (replication, ...)
         self.exit_code = 0
         server.runner = self
         server.shutdown_requested = self.request_shutdown
+
+    def spawn(self, fn, *args) -> bool:
+        """Start a server-lifetime task from synchronous code (REPLICAOF, ...)."""
+        if self.nursery is None:
+            return False
+        self.nursery.start_soon(fn, *args)
+        return True
 
     def request_shutdown(self, code: int = 0) -> None:
         self.exit_code = code
@@ -181,6 +189,7 @@ async def serve(
     try:
         async with trio.open_nursery() as conns:
             async with trio.open_nursery() as listeners:
+                runner.nursery = listeners
                 for lsock in runner.listeners:
                     listeners.start_soon(runner.accept_loop, lsock, conns)
                 listeners.start_soon(runner.cron)

@@ -1,0 +1,230 @@
+"""Replication between trioredis nodes: sync, propagation, WAIT, partial and full resync."""
+
+from __future__ import annotations
+
+import random
+import time
+
+import pytest
+import redis
+
+from ..helpers import ThreadedServer
+
+
+def wait_until(fn, timeout: float = 10.0, what: str = "condition"):
+    deadline = time.monotonic() + timeout
+    while True:
+        value = fn()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(0.02)
+
+
+def client(port: int) -> redis.Redis:
+    return redis.Redis(port=port, protocol=2, socket_timeout=15)
+
+
+def replica_of(master: ThreadedServer, **config) -> ThreadedServer:
+    s = ThreadedServer(replicaof=f"127.0.0.1 {master.port}", **config).start()
+    return s
+
+
+def linked(port: int) -> bool:
+    info = client(port).info("replication")
+    return info.get("master_link_status") == "up"
+
+
+def digest(port: int) -> bytes:
+    return client(port).execute_command("DEBUG", "DIGEST")
+
+
+@pytest.fixture
+def master():
+    with ThreadedServer(enable_debug_command="yes") as m:
+        yield m
+
+
+def test_replica_syncs_and_follows(master):
+    m = client(master.port)
+    m.set("before", "1")
+    m.rpush("list", "a", "b")
+    rep = replica_of(master, enable_debug_command="yes")
+    try:
+        wait_until(lambda: linked(rep.port), what="link up")
+        r = client(rep.port)
+        assert r.get("before") == b"1"
+        m.set("after", "2")
+        m.hset("h", mapping={"f": "v"})
+        assert m.wait(1, 5000) == 1
+        wait_until(lambda: r.get("after") == b"2", what="propagation")
+        assert r.hgetall("h") == {b"f": b"v"}
+        wait_until(lambda: digest(rep.port) == digest(master.port), what="digests equal")
+        info = r.info("replication")
+        assert info["role"] == "slave"
+        assert info["master_port"] == master.port
+        minfo = m.info("replication")
+        assert minfo["connected_slaves"] == 1
+        assert minfo["slave0"]["state"] == "online"
+        assert r.execute_command("ROLE")[0] == b"slave"
+        role = m.execute_command("ROLE")
+        assert role[0] == b"master" and len(role[2]) == 1
+    finally:
+        rep.stop()
+
+
+def test_replica_is_read_only(master):
+    rep = replica_of(master)
+    try:
+        wait_until(lambda: linked(rep.port))
+        with pytest.raises(redis.ResponseError, match="READONLY You can't write against a read only replica."):
+            client(rep.port).set("x", "1")
+        with pytest.raises(redis.ResponseError, match="WAIT cannot be used with replica"):
+            client(rep.port).wait(1, 10)
+    finally:
+        rep.stop()
+
+
+def _mixed_writes(r: redis.Redis, n: int, seed: int = 7) -> None:
+    rnd = random.Random(seed)
+    pipe = r.pipeline(transaction=False)
+    for i in range(n):
+        k = rnd.randrange(200)
+        op = rnd.randrange(10)
+        if op == 0:
+            pipe.set(f"s{k}", i)
+        elif op == 1:
+            pipe.incr(f"n{k}")
+        elif op == 2:
+            pipe.rpush(f"l{k}", i)
+        elif op == 3:
+            pipe.lpop(f"l{k}")
+        elif op == 4:
+            pipe.hset(f"h{k}", f"f{i % 7}", i)
+        elif op == 5:
+            pipe.sadd(f"st{k}", i % 50)
+        elif op == 6:
+            pipe.zadd(f"z{k}", {f"m{i % 30}": i})
+        elif op == 7:
+            pipe.xadd(f"x{k % 20}", {"i": i})
+        elif op == 8:
+            pipe.set(f"e{k}", i, ex=100)
+        else:
+            pipe.delete(f"s{k}")
+        if i % 500 == 499:
+            pipe.execute()
+    pipe.execute()
+
+
+def test_three_replicas_mixed_writes_wait_and_digest(master):
+    reps = [replica_of(master, enable_debug_command="yes") for _ in range(3)]
+    try:
+        for rep in reps:
+            wait_until(lambda rep=rep: linked(rep.port), what="link up")
+        m = client(master.port)
+        _mixed_writes(m, 10_000)
+        assert m.wait(3, 5000) == 3
+        want = digest(master.port)
+        for rep in reps:
+            wait_until(lambda rep=rep: digest(rep.port) == want, what="replica digest")
+    finally:
+        for rep in reps:
+            rep.stop()
+
+
+def test_wait_returns_at_once_and_counts(master):
+    m = client(master.port)
+    assert m.wait(0, 0) == 0
+    m.set("k", "v")
+    assert m.wait(1, 100) == 0  # no replica: the timeout fires, count 0
+    rep = replica_of(master)
+    try:
+        wait_until(lambda: linked(rep.port))
+        m.set("k", "v2")
+        start = time.monotonic()
+        assert m.wait(1, 10_000) == 1
+        assert time.monotonic() - start < 5  # returned early, did not wait for the timeout
+    finally:
+        rep.stop()
+
+
+def test_partial_resync_after_link_cut(master):
+    rep = replica_of(master, enable_debug_command="yes")
+    try:
+        wait_until(lambda: linked(rep.port))
+        m = client(master.port)
+        m.set("a", "1")
+        assert m.wait(1, 5000) == 1
+        full_before = master.call(lambda: master.server.replication.sync_full)
+        # Cut the link from the master's side, write while it is down.
+        assert m.client_kill_filter(_type="replica") == 1
+        m.set("b", "2")
+        m.rpush("l", *range(100))
+        wait_until(lambda: linked(rep.port), what="reconnect")
+        assert m.wait(1, 5000) == 1
+        wait_until(lambda: digest(rep.port) == digest(master.port), what="digests equal")
+        assert master.call(lambda: master.server.replication.sync_partial_ok) >= 1
+        assert master.call(lambda: master.server.replication.sync_full) == full_before
+    finally:
+        rep.stop()
+
+
+def test_full_resync_when_backlog_exceeded():
+    with ThreadedServer(enable_debug_command="yes", repl_backlog_size="16384") as master:
+        rep = replica_of(master, enable_debug_command="yes")
+        try:
+            wait_until(lambda: linked(rep.port))
+            m = client(master.port)
+            m.set("a", "1")
+            assert m.wait(1, 5000) == 1
+            full_before = master.call(lambda: master.server.replication.sync_full)
+            m.client_kill_filter(_type="replica")
+            m.set("big", "x" * 100_000)  # more than the backlog holds
+            wait_until(lambda: linked(rep.port), what="reconnect")
+            assert m.wait(1, 5000) == 1
+            wait_until(lambda: digest(rep.port) == digest(master.port))
+            assert master.call(lambda: master.server.replication.sync_full) == full_before + 1
+        finally:
+            rep.stop()
+
+
+def test_promotion_keeps_data_and_old_replid(master):
+    rep = replica_of(master)
+    try:
+        wait_until(lambda: linked(rep.port))
+        m = client(master.port)
+        m.set("k", "v")
+        assert m.wait(1, 5000) == 1
+        old_id = m.info("replication")["master_replid"]
+        r = client(rep.port)
+        assert r.execute_command("REPLICAOF", "NO", "ONE") == b"OK"
+        info = r.info("replication")
+        assert info["role"] == "master"
+        assert info["master_replid2"] == old_id
+        assert info["master_replid"] != old_id
+        assert r.get("k") == b"v"
+        r.set("new", "1")  # writable now
+    finally:
+        rep.stop()
+
+
+def test_propagation_is_deterministic(master):
+    rep = replica_of(master, enable_debug_command="yes")
+    try:
+        wait_until(lambda: linked(rep.port))
+        m = client(master.port)
+        r = client(rep.port)
+        m.set("ttl", "v", ex=100)
+        xid = m.xadd("stream", {"f": "v"})
+        m.rpush("q", "job")
+        assert m.blpop(["q"], 1) == (b"q", b"job")
+        m.incrbyfloat("f", "1.5")
+        assert m.wait(1, 5000) == 1
+        wait_until(lambda: r.exists("stream"))
+        assert r.xrange("stream") == [(xid, {b"f": b"v"})]
+        assert abs(r.pexpiretime("ttl") - m.pexpiretime("ttl")) == 0
+        assert r.exists("q") == 0
+        assert r.get("f") == b"1.5"
+    finally:
+        rep.stop()

@@ -1,0 +1,174 @@
+"""Replication: master side (stream, backlog, PSYNC, WAIT) and replica side (the master link).
+
+Attached to every Server through core.SERVER_INIT; ``replication_of(server)`` returns it.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import TYPE_CHECKING
+
+from ..core import SERVER_INIT
+from .master import REPLICA_ONLINE, ReplicaInfo, Replication, new_replid
+from .replica import MasterLink
+
+if TYPE_CHECKING:
+    from ..core import Server
+
+
+class ServerReplication(Replication):
+    """Replication plus what ties it to the server: role changes, full syncs, hooks."""
+
+    def psync(self, c, replid: str, offset: int):
+        """Answer PSYNC: +CONTINUE with the missed bytes when the backlog has them."""
+        srv = self.server
+        b = self.backlog
+        known = replid == srv.replid or (
+            replid == srv.replid2 and offset <= srv.second_repl_offset
+        )
+        if known and b is not None and b.covers(offset):
+            info = self.attach(c)
+            info.ack_offset = offset - 1
+            missed = b.since(offset)
+            self.make_online(info)
+            self.sync_partial_ok += 1
+            srv.log.notice(
+                f"Partial resynchronization request from {info.ip}:{info.port} accepted. "
+                f"Sending {len(missed)} bytes of backlog starting from offset {offset}."
+            )
+            if "psync2" in info.capa:
+                head = b"+CONTINUE %s\r\n" % srv.replid.encode()
+            else:
+                head = b"+CONTINUE\r\n"
+            return _Raw(head + missed)
+        if replid != "?":
+            self.sync_partial_err += 1
+            srv.log.notice(
+                f"Partial resynchronization not accepted: Replication ID mismatch "
+                f"(Replica asked for '{replid}', my replication IDs are '{srv.replid}' and "
+                f"'{srv.replid2}')" if not known else
+                "Unable to partial resync with replica: lack of backlog "
+                f"(Replica request was: {offset})."
+            )
+        return self.full_sync(c, with_header=True)
+
+    def full_sync(self, c, with_header: bool):
+        """Snapshot now and attach: everything fed after this point follows the snapshot.
+
+        The snapshot is serialised in-process, so it is consistent with the offset sent in
+        ``+FULLRESYNC`` by construction (no command can run in between).
+        """
+        from ..persistence import rdb
+
+        srv = self.server
+        info = self.attach(c)
+        self.ensure_backlog()
+        # A SELECT must open the stream this replica receives after the snapshot.
+        self.seldb = -1
+        payload = rdb.dump_bytes(srv)
+        self.sync_full += 1
+        srv.log.notice(f"Replica {info.ip}:{info.port} asks for synchronization")
+        srv.log.notice(
+            f"Full resync requested by replica {info.ip}:{info.port}; sending "
+            f"{len(payload)} bytes of RDB (offset {srv.master_repl_offset})"
+        )
+        head = b""
+        if with_header:
+            head = b"+FULLRESYNC %s %d\r\n" % (srv.replid.encode(), srv.master_repl_offset)
+        info.ack_offset = 0
+        self.make_online(info)
+        return _Raw(head + b"$%d\r\n" % len(payload) + payload)
+
+    def follow(self, host: str, port: int) -> None:
+        """Become a replica of host:port (REPLICAOF, --replicaof)."""
+        srv = self.server
+        was_master = srv.role == "master"
+        if self.link is not None:
+            self.link.stop()
+            self.link = None
+        self.master_host, self.master_port = host, port
+        srv.role = "slave"
+        srv.update_guard()
+        self.update_target()
+        srv.config.set_value("replicaof", (host, port))
+        if srv.log is not None:
+            srv.log.role = "S"
+        link = MasterLink(self, host, port)
+        if was_master:
+            # Try to continue our own history with the new master (PSYNC2): it may have been
+            # our replica and know our replid.
+            link.replid = srv.replid
+            link.offset = srv.master_repl_offset
+        self.link = link
+        # Clients blocked on keys would wait on data only the master may now change.
+        for c in list(srv.clients.values()):
+            if c.blocked is not None and not c.is_master:
+                srv.finish_block(
+                    c.blocked,
+                    srv.error_reply(
+                        "UNBLOCKED force unblock from blocking operation, instance state "
+                        "changed (master -> replica?)"
+                    ),
+                )
+        runner = srv.runner
+        if runner is not None:
+            runner.spawn(link.run)
+
+    def promote(self) -> None:
+        """REPLICAOF NO ONE: keep the data, start a new history, remember the old one."""
+        srv = self.server
+        if self.link is not None:
+            self.link.stop()
+            self.link = None
+        self.master_host, self.master_port = None, 0
+        srv.role = "master"
+        srv.update_guard()
+        srv.config.set_value("replicaof", None)
+        if srv.log is not None:
+            srv.log.role = "M"
+        srv.replid2 = srv.replid
+        srv.second_repl_offset = srv.master_repl_offset + 1
+        srv.replid = new_replid()
+        self.seldb = -1
+        self.ensure_backlog()  # also resumes taking writes from call()
+        self.no_replicas_since = time.monotonic()
+        # Our replicas must hear of the new id; they will continue partially (replid2).
+        for r in list(self.replicas):
+            if r.client.conn is not None:
+                r.client.conn.kill()
+
+
+def _Raw(data: bytes):
+    from ..protocol.replies import Raw
+
+    return Raw(data)
+
+
+def replication_of(server: Server) -> ServerReplication:
+    return server.replication
+
+
+def _attach(server: Server) -> None:
+    repl = ServerReplication(server)
+    server.replication = repl
+    server.add_hook("client_freed", repl.detach)
+    server.add_hook("cron", repl.cron)
+    server.add_hook("good_replicas", repl.good_replicas)
+    server.add_hook("role", repl.role_reply)
+    server.add_hook("info_replication", lambda srv, lines: repl.info_lines())
+
+    def start_from_config() -> None:
+        target = server.config["replicaof"]
+        if target is not None and repl.link is None:
+            repl.follow(target[0], target[1])
+
+    async def startup_task() -> None:
+        start_from_config()
+
+    server.add_hook("tasks", startup_task)
+
+
+SERVER_INIT.append(_attach)
+
+__all__ = ["MasterLink", "REPLICA_ONLINE", "ReplicaInfo", "Replication", "ServerReplication",
+           "replication_of"]
