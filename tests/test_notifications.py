@@ -159,7 +159,8 @@ FAMILIES = {
         ("SADD", "s", "a", "b", "c"), ("SADD", "s", "a"), ("SREM", "s", "a"),
         ("SMOVE", "s", "t", "b"), ("SADD", "u", "c", "d"), ("SINTERSTORE", "i", "s", "u"),
         ("SUNIONSTORE", "un", "s", "u"), ("SDIFFSTORE", "d", "u", "s"),
-        ("SINTERSTORE", "i", "s", "nope"), ("SREM", "t", "b"), ("SPOP", "un", "10"),
+        ("SINTERSTORE", "i", "s", "nope"), ("SREM", "t", "b"), ("SREM", "un", "c"),
+        ("SPOP", "un", "10"), ("SADD", "p", "x"), ("SPOP", "p"),
     ],
     "zsets": [
         ("ZADD", "z", "1", "a", "2", "b", "3", "c"), ("ZADD", "z", "1", "a"),
@@ -212,11 +213,11 @@ def test_events_match_redis(server, real_redis, family, flags):
 
 @real
 @pytest.mark.parametrize("flags", ["K", "E", "Kg", "E$", "Kl", "Eh", "Ks", "Kz", "Kt", "Kx",
-                                   "gE", "A", "Kn"])
+                                   "gE", "A", "Kn", "Km", "KEAm"])
 def test_event_classes_filter(server, real_redis, flags):
     steps = FAMILIES["generic"][:6] + FAMILIES["lists"][:4] + FAMILIES["hashes"][:2]
     steps = steps + FAMILIES["sets"][:2] + FAMILIES["zsets"][:2] + FAMILIES["streams"][:1]
-    steps = steps + FAMILIES["expired"]
+    steps = steps + FAMILIES["expired"] + [("GET", "missing"), ("EXISTS", "missing")]
     _, expected = collect_events(real_redis.port, steps, flags)
     _, got = collect_events(server.port, steps, flags, server)
     assert got == expected

@@ -15,7 +15,7 @@ import threading
 
 import redis
 
-ACCOUNTS = 20
+ACCOUNTS = 50
 START = 1_000_000
 CLIENTS = 50
 TRANSFERS = 1_000 if os.environ.get("TRIOREDIS_SOAK", "") not in ("", "0", "no") else 200
@@ -46,7 +46,7 @@ def _multi_worker(port: int, wid: int, done: list, errors: list) -> None:
 
 
 def _watch_worker(port: int, wid: int, done: list, errors: list, retries: list) -> None:
-    """WATCH a b / GET a b / MULTI / SET a / SET b / INCR log / EXEC, retried until applied."""
+    """WATCH a b / MGET a b / MULTI / SET a / SET b / INCR log / EXEC, retried until applied."""
     r = redis.Redis(port=port, protocol=2, socket_timeout=30)
     rnd = random.Random(wid)
     try:
@@ -58,7 +58,7 @@ def _watch_worker(port: int, wid: int, done: list, errors: list, retries: list) 
                 while True:
                     try:
                         pipe.watch(ka, kb)
-                        va, vb = int(pipe.get(ka)), int(pipe.get(kb))
+                        va, vb = map(int, pipe.mget(ka, kb))
                         pipe.multi()
                         pipe.set(ka, va - amount)
                         pipe.set(kb, vb + amount)

@@ -121,7 +121,7 @@ class PubSubHub:
         if subs:
             n = _deliver(subs, Push([_MESSAGE, channel, message]))
         if self.patterns:
-            for pattern, (match, psubs) in self.patterns.items():
+            for pattern, (match, psubs) in tuple(self.patterns.items()):
                 if match(channel):
                     n += _deliver(psubs, Push([_PMESSAGE, pattern, channel, message]))
         return n
@@ -141,7 +141,8 @@ class PubSubHub:
 def _deliver(subs: dict, msg: Push) -> int:
     """Queue ``msg`` on every subscriber, encoded once per protocol version."""
     data2 = data3 = None
-    for c in subs:  # pushing never frees a client, so subs cannot change meanwhile
+    n = len(subs)
+    for c in tuple(subs):  # a copy: a transport may drop a client while we push
         if c.resp == 3:
             if data3 is None:
                 data3 = encode3(msg)
@@ -150,7 +151,7 @@ def _deliver(subs: dict, msg: Push) -> int:
             if data2 is None:
                 data2 = encode2(msg)
             c.push_raw(data2)
-    return len(subs)
+    return n
 
 
 def install(server: Server) -> None:
@@ -169,7 +170,6 @@ def hub_of(server: Server) -> PubSubHub:
         install(server)
         hub = server.pubsub_hub
     return hub
-
 
 
 # At the end: core imports the command modules, and so this one, while it loads itself.

@@ -343,3 +343,47 @@ def test_disconnected_subscriber_is_forgotten(server):
         time.sleep(0.01)
     assert cl.command("PUBSUB", "NUMSUB", "gone") == b"*2\r\n$4\r\ngone\r\n:0\r\n"
     cl.close()
+
+
+def _read_until(cl: RawClient, marker: bytes) -> bytes:
+    buf = cl.buf
+    cl.sock.settimeout(10)
+    while marker not in buf:
+        buf += cl.sock.recv(65536)
+    cl.buf = b""
+    return buf
+
+
+def _wait_numsub(cl: RawClient, channel: str, n: int) -> None:
+    want = b":%d\r\n" % n
+    deadline = time.monotonic() + 10
+    while not cl.command("PUBSUB", "NUMSUB", channel).endswith(want):
+        assert time.monotonic() < deadline
+        time.sleep(0.005)
+
+
+def _cmd(*args) -> bytes:
+    return b"*%d\r\n" % len(args) + b"".join(b"$%d\r\n%s\r\n" % (len(a), a) for a in args)
+
+
+def _reply_off_session(port: int) -> list[bytes]:
+    a, b, c = RawClient(port), RawClient(port), RawClient(port)
+    try:
+        a.command("HELLO", "3")
+        a.send(_cmd(b"CLIENT", b"REPLY", b"OFF") + _cmd(b"SUBSCRIBE", b"x"))
+        _wait_numsub(b, "x", 1)
+        b.command("PUBLISH", "x", "m")
+        a.send(_cmd(b"CLIENT", b"REPLY", b"ON") + _cmd(b"PING"))
+        out = [_read_until(a, b"+PONG\r\n")]
+        c.send(_cmd(b"CLIENT", b"REPLY", b"SKIP") + _cmd(b"SUBSCRIBE", b"y") + _cmd(b"PING"))
+        out.append(_read_until(c, b"pong"))
+        return out
+    finally:
+        for cl in (a, b, c):
+            cl.close()
+
+
+@real
+def test_client_reply_off_does_not_silence_pushes(server, real_redis):
+    """Redis 7.0 sends subscribe confirmations and messages even under CLIENT REPLY OFF/SKIP."""
+    assert _reply_off_session(server.port) == _reply_off_session(real_redis.port)

@@ -194,6 +194,41 @@ def test_watch(server, real_redis, name):
     differential(server, real_redis.port, WATCH_CASES[name])
 
 
+MY_COMMANDS = ["multi", "exec", "discard", "watch", "unwatch", "subscribe", "unsubscribe",
+               "psubscribe", "punsubscribe", "ssubscribe", "sunsubscribe", "publish", "spublish",
+               "pubsub", "pubsub|channels", "pubsub|numsub", "pubsub|numpat",
+               "pubsub|shardchannels", "pubsub|shardnumsub", "pubsub|help"]
+
+
+def _parse(raw: bytes):
+    import hiredis
+
+    r = hiredis.Reader()
+    r.feed(raw)
+    return r.gets()
+
+
+@pytest.mark.parametrize("name", MY_COMMANDS)
+def test_command_table_entries(server, real_redis, name):
+    """Arity, flags, key positions and ACL categories (COMMAND INFO), summary/since/group/
+    complexity (COMMAND DOCS) as Redis 7.0 has them."""
+    ours, theirs = RawClient(server.port), RawClient(real_redis.port)
+    try:
+        got = _parse(ours.command("COMMAND", "INFO", name))
+        if not isinstance(got, list):
+            pytest.skip("COMMAND not implemented yet")
+        assert got[0][:7] == _parse(theirs.command("COMMAND", "INFO", name))[0][:7]
+        docs = [_parse(cl.command("COMMAND", "DOCS", name)) for cl in (ours, theirs)]
+        fields = []
+        for d in docs:
+            d = dict(zip(d[1][0::2], d[1][1::2], strict=True))
+            fields.append({k: d.get(k) for k in (b"summary", b"since", b"group", b"complexity")})
+        assert fields[0] == fields[1]
+    finally:
+        ours.close()
+        theirs.close()
+
+
 # -- RESP3 ----------------------------------------------------------------------------------
 
 
@@ -546,3 +581,75 @@ def test_expired_key_deletion_joins_the_unit():
     assert node.run(c, "EXEC") == b"*2\r\n$-1\r\n+OK\r\n"
     assert rec.data == (_resp([b"SELECT", b"0"]) + _resp([b"MULTI"]) + _resp([b"DEL", b"x"])
                         + _resp([b"SET", b"f", b"1"]) + _resp([b"EXEC"]))
+
+
+# -- the replication stream: compared with a real master's, as seen by a fake replica ------------
+
+
+class FakeReplica:
+    """A raw PSYNC connection to a real Redis, reading its replication stream."""
+
+    def __init__(self, port: int):
+        self.cl = RawClient(port)
+        assert self.cl.command("REPLCONF", "listening-port", "1") == b"+OK\r\n"
+        self.cl.send(_resp([b"PSYNC", b"?", b"-1"]))
+        assert self.cl._line().startswith(b"+FULLRESYNC")
+        while True:  # the RDB: "$<len>\r\n<payload>" (no CRLF after it), maybe after "\n"s
+            self.cl.buf = self.cl.buf.lstrip(b"\n")
+            if self.cl.buf.startswith(b"$") and b"\r\n" in self.cl.buf:
+                break
+            self.cl._fill()
+        n = int(self.cl._line()[1:-2])
+        while len(self.cl.buf) < n:
+            self.cl._fill()
+        self.cl.buf = self.cl.buf[n:]
+
+    def stream_until(self, marker: bytes) -> bytes:
+        out = b""
+        while True:
+            reply = self.cl.read_reply()
+            if marker in reply:
+                return out
+            if reply != _resp([b"PING"]):
+                out += reply
+
+    def close(self):
+        self.cl.close()
+
+
+REPL_CASES = {
+    "publish": [("PUBLISH", "ch", "m")],
+    "publish_in_multi": [("MULTI",), ("PUBLISH", "ch", "m"), ("EXEC",)],
+    "write_and_publish": [("MULTI",), ("SET", "a", "1"), ("PUBLISH", "ch", "m"), ("EXEC",)],
+    "spublish": [("SPUBLISH", "ch", "m"), ("SET", "b", "1")],
+    "two_writes": [("MULTI",), ("SET", "a", "1"), ("SELECT", "3"), ("SET", "b", "1"),
+                   ("EXEC",)],
+}
+
+
+@pytest.mark.parametrize("name", sorted(REPL_CASES))
+def test_replication_stream_matches_redis(server, name):
+    rr = RealRedis()
+    try:
+        replica = FakeReplica(rr.port)
+        cl = RawClient(rr.port)
+        real_replies = [cl.command(*s) for s in REPL_CASES[name]]
+        cl.command("PUBLISH", "end-marker", "1")
+        expected = replica.stream_until(b"end-marker")
+        cl.close()
+        replica.close()
+    finally:
+        rr.stop()
+
+    rec = AofLike(db=-1)
+
+    def attach():
+        server.server.propagate_targets.append(rec)
+        server.server.add_hook("propagate_repl", rec)
+
+    server.call(attach)
+    ours = RawClient(server.port)
+    our_replies = [ours.command(*s) for s in REPL_CASES[name]]
+    ours.close()
+    assert our_replies == real_replies
+    assert server.call(lambda: rec.data) == expected

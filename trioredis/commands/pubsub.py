@@ -13,8 +13,10 @@ from ..errors import CommandError
 from ..glob import compile_glob
 from ..protocol.replies import Push, Raw
 from .registry import command, container
+from .transactions import ReplOnly
 
-container("pubsub", group="pubsub", since="2.8.0", summary="A container for Pub/Sub commands")
+container("pubsub", group="pubsub", since="2.8.0",
+          summary="A container for Pub/Sub commands").complexity = "Depends on subcommand."
 
 
 def _count(c) -> int:
@@ -28,7 +30,12 @@ def _shard_count(c) -> int:
 
 def _frames(c, frames: list) -> Raw:
     enc = c.encode
-    return Raw(b"".join([enc(Push(f)) for f in frames]))
+    data = b"".join([enc(Push(f)) for f in frames])
+    if c.reply_mode != "on" and not c.in_exec:
+        # CLIENT REPLY OFF/SKIP silences replies, not pushes: Redis 7.0 still sends these.
+        c.push_raw(data)
+        return Raw(b"")
+    return Raw(data)
 
 
 def _deny(c, name: str, in_multi_ok: bool) -> None:
@@ -122,11 +129,16 @@ def sunsubscribe(c, argv):
 
 
 def _propagate_repl(c, argv) -> None:
-    """PUBLISH goes to replicas (not the AOF), as Redis's forceCommandPropagation(REPL)."""
-    hooks = c.server.hooks.get("propagate_repl")
+    """PUBLISH goes to replicas, not the AOF (Redis's forceCommandPropagation(REPL)), through
+    the "propagate_repl" hooks; inside EXEC it joins the transaction's MULTI/EXEC unit."""
+    srv = c.server
+    hooks = srv.hooks.get("propagate_repl")
     if hooks:
-        for fn in hooks:
-            fn(c.db.id, argv)
+        if srv.prop_buffer is not None:
+            srv.prop_buffer.append((c.db.id, ReplOnly(argv)))
+        else:
+            for fn in hooks:
+                fn(c.db.id, argv)
 
 
 @command("publish", 3, "pubsub loading stale fast", group="pubsub", since="2.0.0",

@@ -133,7 +133,14 @@ def exec_(c, argv):
             srv.prop_buffer = None
             if ops:
                 propagate_unit(srv, ops)
+                c.woff = srv.master_repl_offset  # WAIT after EXEC waits for the whole unit
     return replies
+
+
+class ReplOnly(list):
+    """An argv collected in ``server.prop_buffer`` that goes to replicas only (PUBLISH)."""
+
+    __slots__ = ()
 
 
 def propagate_unit(srv, ops: list) -> None:
@@ -141,14 +148,20 @@ def propagate_unit(srv, ops: list) -> None:
 
     Redis 7.0 (propagatePendingCommands) wraps only when there is more than one op; MULTI takes
     the db of the first op and EXEC the db of the last, so no SELECT lands between them.
+    ``ReplOnly`` ops go to the "propagate_repl" hooks (replication) instead of every target.
     """
     targets = srv.propagate_targets
-    if len(ops) > 1:
+    wrap = len(ops) > 1
+    if wrap:
         for target in targets:
             target(ops[0][0], _MULTI)
     for dbid, args in ops:
+        if args.__class__ is ReplOnly:
+            for fn in srv.hooks.get("propagate_repl", ()):
+                fn(dbid, list(args))
+            continue
         for target in targets:
             target(dbid, args)
-    if len(ops) > 1:
+    if wrap:
         for target in targets:
             target(ops[-1][0], _EXEC)

@@ -152,6 +152,7 @@ def _attach(server: Server) -> None:
     repl = ServerReplication(server)
     server.replication = repl
     server.add_hook("client_freed", repl.detach)
+    server.add_hook("propagate_repl", repl.feed)  # PUBLISH: replicas only, not the AOF
     server.add_hook("cron", repl.cron)
     server.add_hook("good_replicas", repl.good_replicas)
     server.add_hook("role", repl.role_reply)
