@@ -61,8 +61,8 @@ def total_system_memory() -> int:
 class InfoState:
     """Per-server INFO state: memory baseline and peak, instantaneous metric samples.
 
-    Made at the first INFO (core is still loading when command modules are imported); from
-    then a cron hook samples ops and network bytes every tick, as Redis's serverCron does.
+    Made with the server (``core.SERVER_INIT``, see commands/server.py); a cron hook samples
+    ops and network bytes every tick, as Redis's serverCron does.
     """
 
     SAMPLES = 16
@@ -175,13 +175,15 @@ def _server(s) -> list[str]:
 
 
 def _clients(s) -> list[str]:
+    from .commands.connection import HOLD
+
     clients = s.clients.values()
     replicas = blocked = in_timeout = 0
     for c in clients:
         if c.is_replica:
             replicas += 1
         blk = c.blocked
-        if blk is not None and blk.keys:  # CLIENT PAUSE holds are not "blocked"
+        if blk is not None and blk.timeout_reply is not HOLD:  # paused clients are not counted
             blocked += 1
             if blk.timeout:
                 in_timeout += 1

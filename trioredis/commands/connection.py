@@ -198,7 +198,8 @@ def reset(c, argv):
 # -- CLIENT ----------------------------------------------------------------------------------
 
 container("client", group="connection", since="2.4.0",
-          summary="A container for client connection commands")
+          summary="A container for client connection commands").complexity = (
+    "Depends on subcommand.")
 
 CLIENT_HELP = [
     "CLIENT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
@@ -557,9 +558,15 @@ def client_unblock(c, argv):
     srv = c.server
     target = srv.clients.get(parse_int(argv[2]))
     blk = target.blocked if target is not None else None
-    if blk is None or blk.done or blk.timeout_reply is _HOLD:  # paused clients stay paused
+    if blk is None or blk.done or blk.timeout_reply is HOLD:  # paused clients stay paused
         return 0
-    srv.finish_block(blk, srv.error_reply(UNBLOCKED) if error else blk.timeout_reply)
+    if error:
+        reply = srv.error_reply(UNBLOCKED)
+    else:
+        reply = blk.timeout_reply
+        if callable(reply):  # WAIT answers with the replicas acknowledged by now
+            reply = reply()
+    srv.finish_block(blk, reply)
     return 1
 
 
@@ -572,7 +579,7 @@ class _Hold:
     __slots__ = ()
 
 
-_HOLD = _Hold()
+HOLD = _Hold()
 
 
 class ClientPause:
@@ -606,7 +613,7 @@ class ClientPause:
             return None
         from ..core import Block
 
-        blk = Block(c, cmd, argv, [], 0, _HOLD)
+        blk = Block(c, cmd, argv, [], 0, HOLD)
         self.held.append(blk)
         return blk
 

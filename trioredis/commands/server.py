@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import time
 
+from .. import core as _core
 from ..config import ALIASES, PARAMS, ConfigError, canonical
 from ..errors import SYNTAX, CommandError
 from ..glob import compile_glob
@@ -289,6 +290,16 @@ def config_help(c, argv):
 # -- INFO ------------------------------------------------------------------------------------
 
 
+def _init_server(server) -> None:
+    """INFO's per-server state from the start, so instantaneous metrics have samples."""
+    from .. import info as _info
+
+    _info.state_of(server)
+
+
+_core.SERVER_INIT.append(_init_server)
+
+
 @command("info", -1, "loading stale", group="server", since="1.0.0", complexity="O(1)")
 def info(c, argv):
     """Get information and statistics about the server"""
@@ -455,41 +466,40 @@ ACL_EXCEPTIONS = {
     "wait": ({"connection"}, {"keyspace"}),
     "pubsub|help": (set(), {"pubsub"}),
 }
-# Command tips (Redis's request/response policies and determinism hints) for our commands.
-TIPS = {
-    "ping": ("request_policy:all_shards", "response_policy:all_succeeded"),
-    "client|list": ("nondeterministic_output",),
-    "client|info": ("nondeterministic_output",),
-    "time": ("nondeterministic_output",),
-    "lastsave": ("nondeterministic_output",),
-    "config|set": ("request_policy:all_nodes", "response_policy:all_succeeded"),
-    "info": ("nondeterministic_output", "request_policy:all_shards", "response_policy:special"),
-    "memory|purge": ("request_policy:all_shards", "response_policy:all_succeeded"),
-    "memory|stats": ("nondeterministic_output", "request_policy:all_shards",
-                     "response_policy:special"),
-    "memory|malloc-stats": ("nondeterministic_output", "request_policy:all_shards",
-                            "response_policy:special"),
-    "memory|doctor": ("nondeterministic_output", "request_policy:all_shards",
-                      "response_policy:special"),
-    "command": ("nondeterministic_output_order",),
-    "command|docs": ("nondeterministic_output_order",),
-    "command|info": ("nondeterministic_output_order",),
-    "command|list": ("nondeterministic_output_order",),
-    "slowlog|get": ("request_policy:all_nodes", "nondeterministic_output"),
-    "slowlog|len": ("request_policy:all_nodes", "response_policy:agg_sum",
-                    "nondeterministic_output"),
-    "slowlog|reset": ("request_policy:all_nodes", "response_policy:all_succeeded"),
-    "latency|reset": ("request_policy:all_nodes", "response_policy:all_succeeded"),
-    "keys": ("request_policy:all_shards", "nondeterministic_output_order"),
-    "dbsize": ("request_policy:all_shards", "response_policy:agg_sum"),
-    "randomkey": ("request_policy:all_shards", "nondeterministic_output"),
-    "scan": ("nondeterministic_output", "request_policy:special"),
-    "flushall": ("request_policy:all_shards", "response_policy:all_succeeded"),
-    "flushdb": ("request_policy:all_shards", "response_policy:all_succeeded"),
+# Command tips (Redis 7.0's request/response policies and determinism hints), by tip set.
+_TIP_GROUPS = {
+    ("nondeterministic_output",): """client|info client|list cluster|bumpepoch
+        cluster|count-failure-reports cluster|getkeysinslot cluster|info cluster|links
+        cluster|nodes cluster|replicas cluster|shards cluster|slaves cluster|slots dump
+        hrandfield hscan lastsave migrate object|encoding object|freq object|idletime
+        object|refcount pttl spop srandmember sscan time ttl xadd xautoclaim xclaim
+        xinfo|consumers xpending xtrim zrandmember zscan""",
+    ("nondeterministic_output_order",): """command command|docs command|info command|list
+        function|list hgetall hkeys hvals module|list sdiff sinter smembers sunion""",
+    ("request_policy:all_shards", "response_policy:all_succeeded"): """flushall flushdb
+        function|delete function|flush function|load function|restore memory|purge ping""",
+    ("request_policy:all_nodes", "response_policy:all_succeeded"): """config|set
+        latency|reset script|flush script|load slowlog|reset""",
+    ("nondeterministic_output", "request_policy:all_shards", "response_policy:special"): """
+        function|stats info memory|doctor memory|malloc-stats memory|stats""",
+    ("nondeterministic_output", "request_policy:all_nodes", "response_policy:special"): """
+        latency|doctor latency|graph latency|histogram latency|history latency|latest""",
+    ("request_policy:multi_shard", "response_policy:agg_sum"): "del exists touch unlink",
+    ("request_policy:all_shards", "response_policy:one_succeeded"): "function|kill script|kill",
+    ("request_policy:all_nodes", "nondeterministic_output"): "slowlog|get",
+    ("request_policy:all_nodes", "response_policy:agg_sum", "nondeterministic_output"):
+        "slowlog|len",
+    ("request_policy:all_shards", "response_policy:agg_logical_and"): "script|exists",
+    ("request_policy:all_shards", "nondeterministic_output"): "randomkey",
+    ("request_policy:all_shards", "response_policy:agg_sum"): "dbsize",
+    ("nondeterministic_output", "request_policy:special"): "scan",
+    ("request_policy:all_shards", "nondeterministic_output_order"): "keys",
+    ("request_policy:multi_shard",): "mget",
+    ("request_policy:multi_shard", "response_policy:all_succeeded"): "mset",
+    ("request_policy:all_shards", "response_policy:agg_min"): "wait",
+    ("request_policy:multi_shard", "response_policy:agg_min"): "msetnx",
 }
-for _sub in ("doctor", "latest", "history", "histogram", "graph"):
-    TIPS["latency|" + _sub] = ("nondeterministic_output", "request_policy:all_nodes",
-                               "response_policy:special")
+TIPS = {name: tips for tips, names in _TIP_GROUPS.items() for name in names.split()}
 # Flags shown by COMMAND INFO, in Redis's order (may_replicate, sentinel, ... are hidden).
 SHOWN_FLAGS = ("write", "readonly", "denyoom", "module", "admin", "pubsub", "noscript",
                "blocking", "loading", "stale", "skip_monitor", "skip_slowlog", "asking", "fast",
@@ -610,7 +620,7 @@ def command_info(cmd) -> list:
         cmd.last_key,
         cmd.step,
         SetReply(acl_categories(cmd)),
-        SetReply([t.encode() for t in TIPS.get(cmd.name, ())]),
+        SetReply([t.encode() for t in getattr(cmd, "tips", None) or TIPS.get(cmd.name, ())]),
         SetReply(key_specs(cmd)),
         [command_info(s) for s in subs] if subs else SetReply(),
     ]
@@ -637,11 +647,16 @@ def command_docs(cmd) -> dict:
     out[b"group"] = cmd.group.encode()
     if cmd.complexity:
         out[b"complexity"] = cmd.complexity.encode()
-    for attr in ("doc_flags", "deprecated_since", "replaced_by", "history"):
+    doc_flags = getattr(cmd, "doc_flags", None)
+    if doc_flags:
+        out[b"doc_flags"] = SetReply([str(f) for f in doc_flags])  # status replies
+    for attr in ("deprecated_since", "replaced_by"):
         v = getattr(cmd, attr, None)
         if v:
-            out[attr.encode()] = SetReply(_doc_value(v)) if attr != "deprecated_since" \
-                and attr != "replaced_by" else _doc_value(v)
+            out[attr.encode()] = _doc_value(v)
+    history = getattr(cmd, "history", None)
+    if history:
+        out[b"history"] = SetReply(_doc_value(history))
     if cmd.doc_args:
         out[b"arguments"] = _doc_value(cmd.doc_args)
     subs = _subcommands(cmd)
@@ -794,8 +809,22 @@ def command_getkeys(c, argv):
 def command_getkeysandflags(c, argv):
     """Extract keys and access flags given a full Redis command"""
     cmd, idx = _getkeys(argv[2:])
-    flags = _key_flags(cmd)
-    return [[argv[2 + i], SetReply(flags)] for i in idx]
+    specs = key_specs(cmd)
+    return [[argv[2 + i], SetReply(_spec_flags_at(specs, i, cmd))] for i in idx]
+
+
+def _spec_flags_at(specs: list, pos: int, cmd) -> list:
+    """The flags of the key spec that finds the key at ``pos``: the one whose search begins
+    last at or before it (LMOVE's source and destination have specs of their own)."""
+    best, start = None, -1
+    for sp in specs:
+        bs = sp[b"begin_search"]
+        at = bs[b"spec"].get(b"index", 0) if bs[b"type"] == b"index" else 0
+        if start <= at <= pos:
+            best, start = sp, at
+    if best is None:
+        return _key_flags(cmd)
+    return list(best[b"flags"])
 
 
 @command("command|help", 2, "loading stale", group="server", since="5.0.0", complexity="O(1)")
@@ -948,13 +977,13 @@ def _debug_change_repl_id(c, argv):
 
 
 def _debug_object(c, argv):
-    from .. import memory
+    from .keys import object_encoding  # OBJECT ENCODING's answer
 
     value = c.db.data.get(argv[2])
     if value is None:
         raise CommandError("ERR no such key")
     srv = c.server
-    enc = memory.encoding(value, srv.config)
+    enc = object_encoding(value, srv.config)
     lru = int(srv.clock.time()) & ((1 << 24) - 1)
     text = b"Value at:0x%x refcount:1 encoding:%s serializedlength:%d lru:%d lru_seconds_idle:0" % (
         id(value), enc, _serialized_length(value), lru)
@@ -1063,6 +1092,8 @@ def _debug_reload(c, argv):
         raise CommandError("ERR DEBUG RELOAD needs persistence, which is not enabled")
     return hook[0](c, [a.lower() for a in argv[2:]])
 
+
+registry.BY_NAME["debug"].doc_flags = ["syscmd"]
 
 _DEBUG = {  # name -> (handler, min argc, max argc)
     b"help": (_debug_help, 2, 2),
