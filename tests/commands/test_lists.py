@@ -8,6 +8,7 @@ import pytest
 import redis
 
 from trioredis.core import ManualClock, Server
+from trioredis.keyspace import NOTIFY_NEW
 from trioredis.protocol.encoder import encode3
 
 from ..helpers import RawClient
@@ -300,6 +301,46 @@ def test_resp3_shapes(pair):
     """))
 
 
+def test_keyspace_hits_and_misses(pair):
+    """Read commands count hits/misses like lookupKeyRead; writes (lookupKeyWrite) do not."""
+    for c in pair:
+        c.command("CONFIG", "RESETSTAT")
+    same(pair, lines("""
+        rpush l a b
+        llen l
+        llen nope
+        lrange nope 0 1
+        lindex l 0
+        lpos nope a
+        lpop nope
+        blpop l 0
+        lmpop 2 nope l left
+        hset h f v
+        hget nope f
+        hmget h f
+        hrandfield nope
+        hscan nope 0
+        hdel nope f
+        sadd s a
+        sismember nope a
+        sinter s nope nope2
+        sunionstore d s nope
+        smove nope s a
+        spop nope
+        srandmember nope 2
+        sintercard 2 s nope
+        set str x
+        llen str
+    """))
+    ours, theirs = pair
+
+    def stats(c):
+        info = c.command("INFO", "stats")
+        return [ln for ln in info.split(b"\r\n") if ln.startswith(b"keyspace_")]
+
+    assert stats(ours) == stats(theirs)
+
+
 # -- integration (redis-py) --------------------------------------------------------------------
 
 
@@ -329,7 +370,7 @@ class Harness:
         self.srv = Server(clock=ManualClock())
         self.events: list = []
         self.props: list = []
-        self.srv.notify_flags = ~0
+        self.srv.notify_flags = ~NOTIFY_NEW  # every class but 'new' (key creation)
         self.srv.notify = lambda kind, event, key, dbid: self.events.append((event, key))
         self.srv.propagate_targets.append(lambda dbid, argv: self.props.append(argv))
         self.c = self.srv.new_client()

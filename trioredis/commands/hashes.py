@@ -14,6 +14,9 @@ turn comes are skipped; members added later may be missed, which Redis allows to
 live per server in an LRU table bounded in entries and total elements; a cursor whose snapshot
 was dropped (or a made-up one) restarts the iteration from a fresh snapshot: duplicates are
 possible, a missed element is not.
+
+Random fields (HRANDFIELD) are exactly uniform: a C-speed skip to a random position of the dict,
+O(N) for one field of a huge hash (Python dicts have no random access).
 """
 
 from __future__ import annotations
@@ -29,8 +32,10 @@ from .. import core
 from ..errors import NOT_FLOAT, OVERFLOW, SYNTAX, WRONGTYPE, CommandError, wrong_arity
 from ..glob import compile_glob
 from ..keyspace import NOTIFY_GENERIC, NOTIFY_HASH
-from ..protocol.replies import OK
+from ..protocol.replies import OK, SetReply
+from . import registry
 from .args import LLONG_MAX, LLONG_MIN, parse_int, to_int
+from .keys import lookup_read
 from .registry import command
 
 # -- long double arithmetic -------------------------------------------------------------------
@@ -255,11 +260,67 @@ def scan_page(c, key, coll, cursor: int, count: int):
     return (sid << 32) | end, page
 
 
+# -- command docs -----------------------------------------------------------------------------
+
+
+def _key_spec(text: str) -> dict:
+    """One Redis 7.0 key spec from ``"RW access delete @2 :-1"`` (flags, ``@`` begin index
+    (default 1), ``:`` last key of the range (default 0), ``#`` for numkeys-counted keys)."""
+    flags, index, last, keynum = [], 1, 0, False
+    for tok in text.split():
+        if tok[0] == "@":
+            index = int(tok[1:])
+        elif tok[0] == ":":
+            last = int(tok[1:])
+        elif tok == "#":
+            keynum = True
+        else:
+            flags.append(tok)
+    if keynum:
+        find = {b"type": b"keynum", b"spec": {b"keynumidx": 0, b"firstkey": 1, b"keystep": 1}}
+    else:
+        find = {b"type": b"range", b"spec": {b"lastkey": last, b"keystep": 1, b"limit": 0}}
+    return {
+        b"flags": SetReply(flags),
+        b"begin_search": {b"type": b"index", b"spec": {b"index": index}},
+        b"find_keys": find,
+    }
+
+
+def document(docs: dict, tips: dict, keys: dict) -> None:
+    """Attach what COMMAND DOCS / COMMAND INFO show beyond the table: complexity, doc_flags,
+    history, key specs (``keys``: name -> spec text or list of them, see _key_spec) and tips.
+
+    Tips live in the server module's TIPS table; it is filled in when that module is there.
+    """
+    for name, attrs in docs.items():
+        cmd = registry.BY_NAME[name]
+        for attr, value in attrs.items():
+            setattr(cmd, attr, value)
+    for name, specs in keys.items():
+        specs = [specs] if isinstance(specs, str) else specs
+        registry.BY_NAME[name].key_specs = [_key_spec(t) for t in specs]
+    if tips:
+        try:
+            from .server import TIPS
+        except ImportError:  # pragma: no cover - the server module is always there
+            return
+        TIPS.update(tips)
+
+
 # -- helpers ----------------------------------------------------------------------------------
 
 
 def _hash(db, key):
     h = db.lookup(key)
+    if h is not None and h.__class__ is not dict:
+        raise CommandError(WRONGTYPE)
+    return h
+
+
+def _hash_read(db, key):
+    """For read commands: Redis's lookupKeyRead counts hits/misses and fires 'keymiss'."""
+    h = lookup_read(db, key)
     if h is not None and h.__class__ is not dict:
         raise CommandError(WRONGTYPE)
     return h
@@ -303,7 +364,7 @@ def _is_small(c, h: dict) -> bool:
 
 @command("hset", -4, "write denyoom fast", keys=(1, 1, 1), group="hash", since="2.0.0")
 def hset(c, argv):
-    """Set the string value of a hash field."""
+    """Set the string value of a hash field"""
     n = len(argv)
     if n & 1:
         raise CommandError(wrong_arity("hset"))
@@ -327,7 +388,7 @@ def hset(c, argv):
 
 @command("hmset", -4, "write denyoom fast", keys=(1, 1, 1), group="hash", since="2.0.0")
 def hmset(c, argv):
-    """Set multiple hash fields to multiple values."""
+    """Set multiple hash fields to multiple values"""
     n = len(argv)
     if n & 1:
         raise CommandError(wrong_arity("hmset"))
@@ -342,7 +403,7 @@ def hmset(c, argv):
 
 @command("hsetnx", 4, "write denyoom fast", keys=(1, 1, 1), group="hash", since="2.0.0")
 def hsetnx(c, argv):
-    """Set the value of a hash field, only if the field does not exist."""
+    """Set the value of a hash field, only if the field does not exist"""
     db = c.db
     key = argv[1]
     h = _hash_for_write(db, key)
@@ -355,8 +416,8 @@ def hsetnx(c, argv):
 
 @command("hget", 3, "readonly fast", keys=(1, 1, 1), group="hash", since="2.0.0")
 def hget(c, argv):
-    """Get the value of a hash field."""
-    h = c.db.lookup(argv[1])
+    """Get the value of a hash field"""
+    h = lookup_read(c.db, argv[1])
     if h is None:
         return None
     if h.__class__ is not dict:
@@ -366,8 +427,8 @@ def hget(c, argv):
 
 @command("hmget", -3, "readonly fast", keys=(1, 1, 1), group="hash", since="2.0.0")
 def hmget(c, argv):
-    """Get the values of all the given hash fields."""
-    h = _hash(c.db, argv[1])
+    """Get the values of all the given hash fields"""
+    h = _hash_read(c.db, argv[1])
     if h is None:
         return [None] * (len(argv) - 2)
     get = h.get
@@ -376,7 +437,7 @@ def hmget(c, argv):
 
 @command("hdel", -3, "write fast", keys=(1, 1, 1), group="hash", since="2.0.0")
 def hdel(c, argv):
-    """Delete one or more hash fields."""
+    """Delete one or more hash fields"""
     db = c.db
     key = argv[1]
     h = _hash(db, key)
@@ -399,15 +460,15 @@ def hdel(c, argv):
 
 @command("hlen", 2, "readonly fast", keys=(1, 1, 1), group="hash", since="2.0.0")
 def hlen(c, argv):
-    """Get the number of fields in a hash."""
-    h = _hash(c.db, argv[1])
+    """Get the number of fields in a hash"""
+    h = _hash_read(c.db, argv[1])
     return 0 if h is None else len(h)
 
 
 @command("hstrlen", 3, "readonly fast", keys=(1, 1, 1), group="hash", since="3.2.0")
 def hstrlen(c, argv):
-    """Get the length of the value of a hash field."""
-    h = _hash(c.db, argv[1])
+    """Get the length of the value of a hash field"""
+    h = _hash_read(c.db, argv[1])
     if h is None:
         return 0
     v = h.get(argv[2])
@@ -416,35 +477,35 @@ def hstrlen(c, argv):
 
 @command("hexists", 3, "readonly fast", keys=(1, 1, 1), group="hash", since="2.0.0")
 def hexists(c, argv):
-    """Determine if a hash field exists."""
-    h = _hash(c.db, argv[1])
+    """Determine if a hash field exists"""
+    h = _hash_read(c.db, argv[1])
     return 1 if h is not None and argv[2] in h else 0
 
 
 @command("hgetall", 2, "readonly", keys=(1, 1, 1), group="hash", since="2.0.0")
 def hgetall(c, argv):
-    """Get all the fields and values in a hash."""
-    h = _hash(c.db, argv[1])
+    """Get all the fields and values in a hash"""
+    h = _hash_read(c.db, argv[1])
     return {} if h is None else dict(h)
 
 
 @command("hkeys", 2, "readonly", keys=(1, 1, 1), group="hash", since="2.0.0")
 def hkeys(c, argv):
-    """Get all the fields in a hash."""
-    h = _hash(c.db, argv[1])
+    """Get all the fields in a hash"""
+    h = _hash_read(c.db, argv[1])
     return [] if h is None else list(h)
 
 
 @command("hvals", 2, "readonly", keys=(1, 1, 1), group="hash", since="2.0.0")
 def hvals(c, argv):
-    """Get all the values in a hash."""
-    h = _hash(c.db, argv[1])
+    """Get all the values in a hash"""
+    h = _hash_read(c.db, argv[1])
     return [] if h is None else list(h.values())
 
 
 @command("hincrby", 4, "write denyoom fast", keys=(1, 1, 1), group="hash", since="2.0.0")
 def hincrby(c, argv):
-    """Increment the integer value of a hash field by the given number."""
+    """Increment the integer value of a hash field by the given number"""
     incr = parse_int(argv[3])
     db = c.db
     key = argv[1]
@@ -467,7 +528,7 @@ def hincrby(c, argv):
 
 @command("hincrbyfloat", 4, "write denyoom fast", keys=(1, 1, 1), group="hash", since="2.6.0")
 def hincrbyfloat(c, argv):
-    """Increment the float value of a hash field by the given amount."""
+    """Increment the float value of a hash field by the given amount"""
     incr = ld_parse(argv[3])
     if incr is None:
         raise CommandError(NOT_FLOAT)
@@ -498,10 +559,10 @@ def hincrbyfloat(c, argv):
 
 @command("hrandfield", -2, "readonly", keys=(1, 1, 1), group="hash", since="6.2.0")
 def hrandfield(c, argv):
-    """Get one or multiple random fields from a hash."""
+    """Get one or multiple random fields from a hash"""
     n = len(argv)
     if n == 2:
-        h = _hash(c.db, argv[1])
+        h = _hash_read(c.db, argv[1])
         return None if h is None else _random_field(h)
     count = parse_int(argv[2])
     if count == LLONG_MIN:
@@ -516,12 +577,14 @@ def hrandfield(c, argv):
         withvalues = True
         if not -(LLONG_MAX // 2) <= count <= LLONG_MAX // 2:
             raise CommandError("ERR value is out of range")
-    h = _hash(c.db, argv[1])
+    h = _hash_read(c.db, argv[1])
     if h is None or count == 0:
         return []
     resp3 = c.resp == 3
-    if count < 0 or count == 1:
-        picks = random.choices(list(h), k=abs(count))  # with repetitions, any order
+    if count == 1 or count == -1:
+        picks = [_random_field(h)]
+    elif count < 0:
+        picks = random.choices(list(h), k=-count)  # with repetitions, any order
     elif count >= len(h):
         picks = list(h)
     else:
@@ -539,10 +602,10 @@ def hrandfield(c, argv):
 
 @command("hscan", -3, "readonly", keys=(1, 1, 1), group="hash", since="2.8.0")
 def hscan(c, argv):
-    """Incrementally iterate hash fields and associated values."""
+    """Incrementally iterate hash fields and associated values"""
     cursor = parse_scan_cursor(argv[2])
     key = argv[1]
-    h = _hash(c.db, key)
+    h = _hash_read(c.db, key)
     if h is None:
         return [b"0", []]
     count, match = parse_scan_options(argv, 3)
@@ -561,3 +624,46 @@ def hscan(c, argv):
             out.append(v)
     return [b"%d" % cursor, out]
 
+# COMMAND DOCS details Redis 7.0 gives beyond the table: complexity, deprecation, history.
+_TIPS = {
+    "hgetall": ("nondeterministic_output_order",),
+    "hkeys": ("nondeterministic_output_order",),
+    "hvals": ("nondeterministic_output_order",),
+    "hrandfield": ("nondeterministic_output",),
+    "hscan": ("nondeterministic_output",),
+}
+_KEYS = {
+    "hset": "RW update", "hsetnx": "RW insert", "hmset": "RW update", "hdel": "RW delete",
+    "hincrby": "RW access update", "hincrbyfloat": "RW access update",
+    "hget": "RO access", "hmget": "RO access", "hgetall": "RO access", "hkeys": "RO access",
+    "hvals": "RO access", "hrandfield": "RO access", "hscan": "RO access",
+    "hlen": "RO", "hstrlen": "RO", "hexists": "RO",
+}
+document({
+    "hset": {
+        "complexity": "O(1) for each field/value pair added, so O(N) to add N field/value pairs when the command is called with multiple field/value pairs.",
+        "history": [["4.0.0", "Accepts multiple `field` and `value` arguments."]],
+    },
+    "hsetnx": {"complexity": "O(1)"},
+    "hget": {"complexity": "O(1)"},
+    "hmget": {"complexity": "O(N) where N is the number of fields being requested."},
+    "hmset": {
+        "complexity": "O(N) where N is the number of fields being set.",
+        "doc_flags": ["deprecated"], "deprecated_since": "4.0.0",
+        "replaced_by": "`HSET` with multiple field-value pairs",
+    },
+    "hdel": {
+        "complexity": "O(N) where N is the number of fields to be removed.",
+        "history": [["2.4.0", "Accepts multiple `field` arguments."]],
+    },
+    "hlen": {"complexity": "O(1)"},
+    "hstrlen": {"complexity": "O(1)"},
+    "hexists": {"complexity": "O(1)"},
+    "hgetall": {"complexity": "O(N) where N is the size of the hash."},
+    "hkeys": {"complexity": "O(N) where N is the size of the hash."},
+    "hvals": {"complexity": "O(N) where N is the size of the hash."},
+    "hincrby": {"complexity": "O(1)"},
+    "hincrbyfloat": {"complexity": "O(1)"},
+    "hrandfield": {"complexity": "O(N) where N is the number of fields returned"},
+    "hscan": {"complexity": "O(1) for every call. O(N) for a complete iteration, including enough command calls for the cursor to return back to 0. N is the number of elements inside the collection.."},
+}, _TIPS, _KEYS)

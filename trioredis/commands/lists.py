@@ -32,7 +32,8 @@ from ..errors import (
 from ..keyspace import NOTIFY_GENERIC, NOTIFY_LIST
 from ..protocol.replies import NULL_ARRAY, OK
 from .args import LLONG_MAX, LLONG_MIN, parse_int, to_int
-from .hashes import ld_parse, ld_round
+from .hashes import document, ld_parse, ld_round
+from .keys import lookup_read
 from .registry import command, keys_after_numkeys
 
 LEFT = 0
@@ -53,6 +54,14 @@ def _where(b: bytes) -> int:
 
 def _list(db, key):
     lst = db.lookup(key)
+    if lst is not None and lst.__class__ is not deque:
+        raise CommandError(WRONGTYPE)
+    return lst
+
+
+def _list_read(db, key):
+    """For read commands: Redis's lookupKeyRead counts hits/misses and fires 'keymiss'."""
+    lst = lookup_read(db, key)
     if lst is not None and lst.__class__ is not deque:
         raise CommandError(WRONGTYPE)
     return lst
@@ -118,7 +127,7 @@ def parse_block_timeout(c, b: bytes) -> float:
 
 @command("lpush", -3, "write denyoom fast", keys=(1, 1, 1), group="list", since="1.0.0")
 def lpush(c, argv):
-    """Prepend one or multiple elements to a list."""
+    """Prepend one or multiple elements to a list"""
     db = c.db
     key = argv[1]
     lst = db.lookup(key)
@@ -138,7 +147,7 @@ def lpush(c, argv):
 
 @command("rpush", -3, "write denyoom fast", keys=(1, 1, 1), group="list", since="1.0.0")
 def rpush(c, argv):
-    """Append one or multiple elements to a list."""
+    """Append one or multiple elements to a list"""
     db = c.db
     key = argv[1]
     lst = db.lookup(key)
@@ -172,13 +181,13 @@ def _pushx(c, argv, where: int):
 
 @command("lpushx", -3, "write denyoom fast", keys=(1, 1, 1), group="list", since="2.2.0")
 def lpushx(c, argv):
-    """Prepend an element to a list, only if the list exists."""
+    """Prepend an element to a list, only if the list exists"""
     return _pushx(c, argv, LEFT)
 
 
 @command("rpushx", -3, "write denyoom fast", keys=(1, 1, 1), group="list", since="2.2.0")
 def rpushx(c, argv):
-    """Append an element to a list, only if the list exists."""
+    """Append an element to a list, only if the list exists"""
     return _pushx(c, argv, RIGHT)
 
 
@@ -224,13 +233,13 @@ def _pop_n(lst, where: int, count: int) -> list:
 
 @command("lpop", -2, "write fast", keys=(1, 1, 1), group="list", since="1.0.0")
 def lpop(c, argv):
-    """Remove and get the first elements in a list."""
+    """Remove and get the first elements in a list"""
     return _pop(c, argv, LEFT)
 
 
 @command("rpop", -2, "write fast", keys=(1, 1, 1), group="list", since="1.0.0")
 def rpop(c, argv):
-    """Remove and get the last elements in a list."""
+    """Remove and get the last elements in a list"""
     return _pop(c, argv, RIGHT)
 
 
@@ -239,17 +248,17 @@ def rpop(c, argv):
 
 @command("llen", 2, "readonly fast", keys=(1, 1, 1), group="list", since="1.0.0")
 def llen(c, argv):
-    """Get the length of a list."""
-    lst = _list(c.db, argv[1])
+    """Get the length of a list"""
+    lst = _list_read(c.db, argv[1])
     return 0 if lst is None else len(lst)
 
 
 @command("lrange", 4, "readonly", keys=(1, 1, 1), group="list", since="1.0.0")
 def lrange(c, argv):
-    """Get a range of elements from a list."""
+    """Get a range of elements from a list"""
     start = parse_int(argv[2])
     end = parse_int(argv[3])
-    lst = _list(c.db, argv[1])
+    lst = _list_read(c.db, argv[1])
     if lst is None:
         return []
     n = len(lst)
@@ -268,8 +277,8 @@ def lrange(c, argv):
 
 @command("lindex", 3, "readonly", keys=(1, 1, 1), group="list", since="1.0.0")
 def lindex(c, argv):
-    """Get an element from a list by its index."""
-    lst = _list(c.db, argv[1])
+    """Get an element from a list by its index"""
+    lst = _list_read(c.db, argv[1])
     if lst is None:
         return None
     i = parse_int(argv[2])
@@ -280,7 +289,7 @@ def lindex(c, argv):
 
 @command("lpos", -3, "readonly", keys=(1, 1, 1), group="list", since="6.0.6")
 def lpos(c, argv):
-    """Return the index of matching elements on a list."""
+    """Return the index of matching elements on a list"""
     ele = argv[2]
     rank, count, maxlen = 1, -1, 0
     i = 3
@@ -307,7 +316,7 @@ def lpos(c, argv):
         else:
             raise CommandError(SYNTAX)
         i += 2
-    lst = _list(c.db, argv[1])
+    lst = _list_read(c.db, argv[1])
     if lst is None:
         return [] if count != -1 else None
     # RANK LLONG_MIN: Redis negates it in place (still negative), so every match qualifies and
@@ -347,7 +356,7 @@ def lpos(c, argv):
 
 @command("lset", 4, "write denyoom", keys=(1, 1, 1), group="list", since="1.0.0")
 def lset(c, argv):
-    """Set the value of an element in a list by its index."""
+    """Set the value of an element in a list by its index"""
     db = c.db
     key = argv[1]
     lst = _list(db, key)
@@ -363,7 +372,7 @@ def lset(c, argv):
 
 @command("linsert", 5, "write denyoom", keys=(1, 1, 1), group="list", since="2.2.0")
 def linsert(c, argv):
-    """Insert an element before or after another element in a list."""
+    """Insert an element before or after another element in a list"""
     where = argv[2].lower()
     if where == b"after":
         after = 1
@@ -387,7 +396,7 @@ def linsert(c, argv):
 
 @command("lrem", 4, "write", keys=(1, 1, 1), group="list", since="1.0.0")
 def lrem(c, argv):
-    """Remove elements from a list."""
+    """Remove elements from a list"""
     count = parse_int(argv[2])
     db = c.db
     key = argv[1]
@@ -422,7 +431,7 @@ def lrem(c, argv):
 
 @command("ltrim", 4, "write", keys=(1, 1, 1), group="list", since="1.0.0")
 def ltrim(c, argv):
-    """Trim a list to the specified range."""
+    """Trim a list to the specified range"""
     start = parse_int(argv[2])
     end = parse_int(argv[3])
     db = c.db
@@ -489,7 +498,7 @@ def _lmove(c, src_key, dst_key, wfrom: int, wto: int):
 
 @command("lmove", 5, "write denyoom", keys=(1, 2, 1), group="list", since="6.2.0")
 def lmove(c, argv):
-    """Pop an element from a list, push it to another list and return it."""
+    """Pop an element from a list, push it to another list and return it"""
     wfrom = _where(argv[3])
     wto = _where(argv[4])
     return _lmove(c, argv[1], argv[2], wfrom, wto)
@@ -497,7 +506,7 @@ def lmove(c, argv):
 
 @command("rpoplpush", 3, "write denyoom", keys=(1, 2, 1), group="list", since="1.2.0")
 def rpoplpush(c, argv):
-    """Remove the last element in a list, prepend it to another list and return it."""
+    """Remove the last element in a list, prepend it to another list and return it"""
     return _lmove(c, argv[1], argv[2], RIGHT, LEFT)
 
 
@@ -524,10 +533,18 @@ def _parse_mpop(argv, at: int):
     return argv[at + 1 : where_at], where, (1 if count == -1 else count)
 
 
+def _retry_order(c, keys):
+    """Re-run for a ready key, Redis serves that key: try it first."""
+    ready = c.server.serving_key
+    if ready is not None and ready in keys and keys[0] != ready:
+        return [ready, *(k for k in keys if k != ready)]
+    return keys
+
+
 def _mpop(c, keys, where: int, count: int):
     """Pop up to ``count`` from the first non-empty list: [key, elements], or None."""
     db = c.db
-    for key in keys:
+    for key in _retry_order(c, keys) if c.retrying else keys:
         lst = db.lookup(key)
         if lst is None:
             continue
@@ -546,7 +563,7 @@ def _mpop(c, keys, where: int, count: int):
 
 @command("lmpop", -4, "write", group="list", since="7.0.0", getkeys=keys_after_numkeys(1))
 def lmpop(c, argv):
-    """Pop elements from a list."""
+    """Pop elements from a list"""
     keys, where, count = _parse_mpop(argv, 1)
     r = _mpop(c, keys, where, count)
     return NULL_ARRAY if r is None else r
@@ -559,7 +576,7 @@ def _bpop(c, argv, where: int):
     timeout = 0.0 if c.retrying else parse_block_timeout(c, argv[-1])
     db = c.db
     keys = argv[1:-1]
-    for key in keys:
+    for key in _retry_order(c, keys) if c.retrying else keys:
         lst = db.lookup(key)
         if lst is None:
             continue
@@ -580,7 +597,7 @@ def _bpop(c, argv, where: int):
     "blpop", -3, "write noscript blocking", keys=(1, -2, 1), group="list", since="2.0.0"
 )
 def blpop(c, argv):
-    """Remove and get the first element in a list, or block until one is available."""
+    """Remove and get the first element in a list, or block until one is available"""
     return _bpop(c, argv, LEFT)
 
 
@@ -588,7 +605,7 @@ def blpop(c, argv):
     "brpop", -3, "write noscript blocking", keys=(1, -2, 1), group="list", since="2.0.0"
 )
 def brpop(c, argv):
-    """Remove and get the last element in a list, or block until one is available."""
+    """Remove and get the last element in a list, or block until one is available"""
     return _bpop(c, argv, RIGHT)
 
 
@@ -617,7 +634,7 @@ def _bmove(c, argv, wfrom: int, wto: int, timeout: float, prop: list):
     since="6.2.0",
 )
 def blmove(c, argv):
-    """Pop an element from a list, push it to another list and return it; or block."""
+    """Pop an element from a list, push it to another list and return it; or block until one is available"""
     wfrom = _where(argv[3])
     wto = _where(argv[4])
     timeout = 0.0 if c.retrying else parse_block_timeout(c, argv[5])
@@ -634,7 +651,7 @@ def blmove(c, argv):
     since="2.2.0",
 )
 def brpoplpush(c, argv):
-    """Pop an element from a list, push it to another list and return it; or block."""
+    """Pop an element from a list, push it to another list and return it; or block until one is available"""
     timeout = 0.0 if c.retrying else parse_block_timeout(c, argv[3])
     return _bmove(c, argv, RIGHT, LEFT, timeout, [b"RPOPLPUSH", argv[1], argv[2]])
 
@@ -643,10 +660,79 @@ def brpoplpush(c, argv):
     "blmpop", -5, "write blocking", group="list", since="7.0.0", getkeys=keys_after_numkeys(2)
 )
 def blmpop(c, argv):
-    """Pop elements from a list, or block until one is available."""
+    """Pop elements from a list, or block until one is available"""
     keys, where, count = _parse_mpop(argv, 2)
     timeout = 0.0 if c.retrying else parse_block_timeout(c, argv[1])
     r = _mpop(c, keys, where, count)
     if r is not None:
         return r
     return c.server.block(c, list(dict.fromkeys(keys)), timeout, NULL_ARRAY, argv=argv)
+
+# COMMAND DOCS details Redis 7.0 gives beyond the table: complexity, deprecation, history.
+_POPPER = "RW access delete"
+_KEYS = {
+    "lpush": "RW insert", "rpush": "RW insert", "lpushx": "RW insert", "rpushx": "RW insert",
+    "linsert": "RW insert", "lset": "RW update", "lrem": "RW delete", "ltrim": "RW delete",
+    "lpop": _POPPER, "rpop": _POPPER, "lmpop": _POPPER + " #", "blmpop": _POPPER + " @2 #",
+    "blpop": _POPPER + " :-2", "brpop": _POPPER + " :-2",
+    "lmove": [_POPPER, "RW insert @2"], "rpoplpush": [_POPPER, "RW insert @2"],
+    "blmove": [_POPPER, "RW insert @2"], "brpoplpush": [_POPPER, "RW insert @2"],
+    "llen": "RO", "lrange": "RO access", "lindex": "RO access", "lpos": "RO access",
+}
+document({
+    "lpush": {
+        "complexity": "O(1) for each element added, so O(N) to add N elements when the command is called with multiple arguments.",
+        "history": [["2.4.0", "Accepts multiple `element` arguments."]],
+    },
+    "rpush": {
+        "complexity": "O(1) for each element added, so O(N) to add N elements when the command is called with multiple arguments.",
+        "history": [["2.4.0", "Accepts multiple `element` arguments."]],
+    },
+    "lpushx": {
+        "complexity": "O(1) for each element added, so O(N) to add N elements when the command is called with multiple arguments.",
+        "history": [["4.0.0", "Accepts multiple `element` arguments."]],
+    },
+    "rpushx": {
+        "complexity": "O(1) for each element added, so O(N) to add N elements when the command is called with multiple arguments.",
+        "history": [["4.0.0", "Accepts multiple `element` arguments."]],
+    },
+    "lpop": {
+        "complexity": "O(N) where N is the number of elements returned",
+        "history": [["6.2.0", "Added the `count` argument."]],
+    },
+    "rpop": {
+        "complexity": "O(N) where N is the number of elements returned",
+        "history": [["6.2.0", "Added the `count` argument."]],
+    },
+    "llen": {"complexity": "O(1)"},
+    "lrange": {"complexity": "O(S+N) where S is the distance of start offset from HEAD for small lists, from nearest end (HEAD or TAIL) for large lists; and N is the number of elements in the specified range."},
+    "lindex": {"complexity": "O(N) where N is the number of elements to traverse to get to the element at index. This makes asking for the first or the last element of the list O(1)."},
+    "lset": {"complexity": "O(N) where N is the length of the list. Setting either the first or the last element of the list is O(1)."},
+    "linsert": {"complexity": "O(N) where N is the number of elements to traverse before seeing the value pivot. This means that inserting somewhere on the left end on the list (head) can be considered O(1) and inserting somewhere on the right end (tail) is O(N)."},
+    "lrem": {"complexity": "O(N+M) where N is the length of the list and M is the number of elements removed."},
+    "ltrim": {"complexity": "O(N) where N is the number of elements to be removed by the operation."},
+    "lpos": {"complexity": "O(N) where N is the number of elements in the list, for the average case. When searching for elements near the head or the tail of the list, or when the MAXLEN option is provided, the command may run in constant time."},
+    "lmove": {"complexity": "O(1)"},
+    "rpoplpush": {
+        "complexity": "O(1)",
+        "doc_flags": ["deprecated"], "deprecated_since": "6.2.0",
+        "replaced_by": "`LMOVE` with the `RIGHT` and `LEFT` arguments",
+    },
+    "lmpop": {"complexity": "O(N+M) where N is the number of provided keys and M is the number of elements returned."},
+    "blpop": {
+        "complexity": "O(N) where N is the number of provided keys.",
+        "history": [["6.0.0", "`timeout` is interpreted as a double instead of an integer."]],
+    },
+    "brpop": {
+        "complexity": "O(N) where N is the number of provided keys.",
+        "history": [["6.0.0", "`timeout` is interpreted as a double instead of an integer."]],
+    },
+    "blmove": {"complexity": "O(1)"},
+    "brpoplpush": {
+        "complexity": "O(1)",
+        "doc_flags": ["deprecated"], "deprecated_since": "6.2.0",
+        "replaced_by": "`BLMOVE` with the `RIGHT` and `LEFT` arguments",
+        "history": [["6.0.0", "`timeout` is interpreted as a double instead of an integer."]],
+    },
+    "blmpop": {"complexity": "O(N+M) where N is the number of provided keys and M is the number of elements returned."},
+}, {}, _KEYS)

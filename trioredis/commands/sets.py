@@ -22,7 +22,8 @@ from ..errors import COUNT_POSITIVE, SYNTAX, WRONGTYPE, CommandError
 from ..keyspace import NOTIFY_GENERIC, NOTIFY_SET
 from ..protocol.replies import SetReply
 from .args import LLONG_MIN, parse_int, to_int
-from .hashes import parse_scan_cursor, parse_scan_options, scan_page
+from .hashes import document, parse_scan_cursor, parse_scan_options, scan_page
+from .keys import lookup_read
 from .registry import command, keys_after_numkeys
 
 _EXACT = 128
@@ -37,11 +38,19 @@ def _set(db, key):
     return s
 
 
+def _set_read(db, key):
+    """For read commands: Redis's lookupKeyRead counts hits/misses and fires 'keymiss'."""
+    s = lookup_read(db, key)
+    if s is not None and s.__class__ is not set:
+        raise CommandError(WRONGTYPE)
+    return s
+
+
 def _sets(db, keys) -> list:
     """The sets at ``keys`` (None where missing); WRONGTYPE if any key holds another type."""
     out = []
     for key in keys:
-        s = db.lookup(key)
+        s = lookup_read(db, key)
         if s is not None and s.__class__ is not set:
             raise CommandError(WRONGTYPE)
         out.append(s)
@@ -120,7 +129,7 @@ def _distinct(s: set, k: int, keep: bool) -> list:
 
 @command("sadd", -3, "write denyoom fast", keys=(1, 1, 1), group="set", since="1.0.0")
 def sadd(c, argv):
-    """Add one or more members to a set."""
+    """Add one or more members to a set"""
     db = c.db
     key = argv[1]
     s = db.lookup(key)
@@ -145,7 +154,7 @@ def sadd(c, argv):
 
 @command("srem", -3, "write fast", keys=(1, 1, 1), group="set", since="1.0.0")
 def srem(c, argv):
-    """Remove one or more members from a set."""
+    """Remove one or more members from a set"""
     db = c.db
     key = argv[1]
     s = _set(db, key)
@@ -169,22 +178,22 @@ def srem(c, argv):
 
 @command("smembers", 2, "readonly", keys=(1, 1, 1), group="set", since="1.0.0")
 def smembers(c, argv):
-    """Get all the members in a set."""
-    s = _set(c.db, argv[1])
+    """Get all the members in a set"""
+    s = _set_read(c.db, argv[1])
     return SetReply() if s is None else SetReply(members_in_order(c, s))
 
 
 @command("sismember", 3, "readonly fast", keys=(1, 1, 1), group="set", since="1.0.0")
 def sismember(c, argv):
-    """Determine if a given value is a member of a set."""
-    s = _set(c.db, argv[1])
+    """Determine if a given value is a member of a set"""
+    s = _set_read(c.db, argv[1])
     return 1 if s is not None and argv[2] in s else 0
 
 
 @command("smismember", -3, "readonly fast", keys=(1, 1, 1), group="set", since="6.2.0")
 def smismember(c, argv):
-    """Returns the membership associated with the given elements for a set."""
-    s = _set(c.db, argv[1])
+    """Returns the membership associated with the given elements for a set"""
+    s = _set_read(c.db, argv[1])
     if s is None:
         return [0] * (len(argv) - 2)
     return [1 if m in s else 0 for m in argv[2:]]
@@ -192,14 +201,14 @@ def smismember(c, argv):
 
 @command("scard", 2, "readonly fast", keys=(1, 1, 1), group="set", since="1.0.0")
 def scard(c, argv):
-    """Get the number of members in a set."""
-    s = _set(c.db, argv[1])
+    """Get the number of members in a set"""
+    s = _set_read(c.db, argv[1])
     return 0 if s is None else len(s)
 
 
 @command("spop", -2, "write fast", keys=(1, 1, 1), group="set", since="1.0.0")
 def spop(c, argv):
-    """Remove and return one or multiple random members from a set."""
+    """Remove and return one or multiple random members from a set"""
     n = len(argv)
     if n > 3:
         raise CommandError(SYNTAX)
@@ -245,12 +254,12 @@ def _spop_count(c, db, key, arg):
 
 @command("srandmember", -2, "readonly", keys=(1, 1, 1), group="set", since="1.0.0")
 def srandmember(c, argv):
-    """Get one or multiple random members from a set."""
+    """Get one or multiple random members from a set"""
     n = len(argv)
     if n > 3:
         raise CommandError(SYNTAX)
     if n == 2:
-        s = _set(c.db, argv[1])
+        s = _set_read(c.db, argv[1])
         return None if s is None else _one(s, keep=True)
     count = parse_int(argv[2])
     if count == LLONG_MIN:
@@ -258,7 +267,7 @@ def srandmember(c, argv):
             "ERR value is out of range, value must between -9223372036854775807 and "
             "9223372036854775807"
         )
-    s = _set(c.db, argv[1])
+    s = _set_read(c.db, argv[1])
     if s is None or count == 0:
         return []
     size = len(s)
@@ -276,7 +285,7 @@ def srandmember(c, argv):
 
 @command("smove", 4, "write fast", keys=(1, 2, 1), group="set", since="1.0.0")
 def smove(c, argv):
-    """Move a member from one set to another."""
+    """Move a member from one set to another"""
     db = c.db
     src_key, dst_key, m = argv[1], argv[2], argv[3]
     src = db.lookup(src_key)
@@ -352,14 +361,14 @@ def _store(c, dst_key, result, event: bytes):
 
 @command("sinter", -2, "readonly", keys=(1, -1, 1), group="set", since="1.0.0")
 def sinter(c, argv):
-    """Intersect multiple sets."""
+    """Intersect multiple sets"""
     res = _inter(_sets(c.db, argv[1:]))
     return SetReply(members_in_order(c, res)) if res else SetReply()
 
 
 @command("sinterstore", -3, "write denyoom", keys=(1, -1, 1), group="set", since="1.0.0")
 def sinterstore(c, argv):
-    """Intersect multiple sets and store the resulting set in a key."""
+    """Intersect multiple sets and store the resulting set in a key"""
     res = _inter(_sets(c.db, argv[2:]))
     return _store(c, argv[1], res, b"sinterstore")
 
@@ -368,7 +377,7 @@ def sinterstore(c, argv):
     "sintercard", -3, "readonly", group="set", since="7.0.0", getkeys=keys_after_numkeys(1)
 )
 def sintercard(c, argv):
-    """Intersect multiple sets and return the cardinality of the result."""
+    """Intersect multiple sets and return the cardinality of the result"""
     numkeys = parse_int(argv[1], "ERR numkeys should be greater than 0")
     if numkeys < 1:
         raise CommandError("ERR numkeys should be greater than 0")
@@ -406,34 +415,34 @@ def sintercard(c, argv):
 
 @command("sunion", -2, "readonly", keys=(1, -1, 1), group="set", since="1.0.0")
 def sunion(c, argv):
-    """Add multiple sets."""
+    """Add multiple sets"""
     return SetReply(members_in_order(c, _union(_sets(c.db, argv[1:]))))
 
 
 @command("sunionstore", -3, "write denyoom", keys=(1, -1, 1), group="set", since="1.0.0")
 def sunionstore(c, argv):
-    """Add multiple sets and store the resulting set in a key."""
+    """Add multiple sets and store the resulting set in a key"""
     return _store(c, argv[1], _union(_sets(c.db, argv[2:])), b"sunionstore")
 
 
 @command("sdiff", -2, "readonly", keys=(1, -1, 1), group="set", since="1.0.0")
 def sdiff(c, argv):
-    """Subtract multiple sets."""
+    """Subtract multiple sets"""
     return SetReply(members_in_order(c, _diff(_sets(c.db, argv[1:]))))
 
 
 @command("sdiffstore", -3, "write denyoom", keys=(1, -1, 1), group="set", since="1.0.0")
 def sdiffstore(c, argv):
-    """Subtract multiple sets and store the resulting set in a key."""
+    """Subtract multiple sets and store the resulting set in a key"""
     return _store(c, argv[1], _diff(_sets(c.db, argv[2:])), b"sdiffstore")
 
 
 @command("sscan", -3, "readonly", keys=(1, 1, 1), group="set", since="2.8.0")
 def sscan(c, argv):
-    """Incrementally iterate Set elements."""
+    """Incrementally iterate Set elements"""
     cursor = parse_scan_cursor(argv[2])
     key = argv[1]
-    s = _set(c.db, key)
+    s = _set_read(c.db, key)
     if s is None:
         return [b"0", []]
     count, match = parse_scan_options(argv, 3)
@@ -450,3 +459,55 @@ def sscan(c, argv):
     else:
         out = [m for m in members if m in s and match(m)]
     return [b"%d" % cursor, out]
+
+# COMMAND DOCS details Redis 7.0 gives beyond the table: complexity, deprecation, history.
+_TIPS = {
+    "smembers": ("nondeterministic_output_order",),
+    "sinter": ("nondeterministic_output_order",),
+    "sunion": ("nondeterministic_output_order",),
+    "sdiff": ("nondeterministic_output_order",),
+    "spop": ("nondeterministic_output",),
+    "srandmember": ("nondeterministic_output",),
+    "sscan": ("nondeterministic_output",),
+}
+_KEYS = {
+    "sadd": "RW insert", "srem": "RW delete", "spop": "RW access delete",
+    "smove": ["RW access delete", "RW insert @2"],
+    "sinterstore": ["RW update", "RO access @2 :-1"],
+    "sunionstore": ["OW update", "RO access @2 :-1"],
+    "sdiffstore": ["OW update", "RO access @2 :-1"],
+    "sinter": "RO access :-1", "sunion": "RO access :-1", "sdiff": "RO access :-1",
+    "sintercard": "RO access #", "smembers": "RO access", "smismember": "RO access",
+    "srandmember": "RO access", "sscan": "RO access", "sismember": "RO", "scard": "RO",
+}
+document({
+    "sadd": {
+        "complexity": "O(1) for each element added, so O(N) to add N elements when the command is called with multiple arguments.",
+        "history": [["2.4.0", "Accepts multiple `member` arguments."]],
+    },
+    "srem": {
+        "complexity": "O(N) where N is the number of members to be removed.",
+        "history": [["2.4.0", "Accepts multiple `member` arguments."]],
+    },
+    "smembers": {"complexity": "O(N) where N is the set cardinality."},
+    "sismember": {"complexity": "O(1)"},
+    "smismember": {"complexity": "O(N) where N is the number of elements being checked for membership"},
+    "scard": {"complexity": "O(1)"},
+    "spop": {
+        "complexity": "Without the count argument O(1), otherwise O(N) where N is the value of the passed count.",
+        "history": [["3.2.0", "Added the `count` argument."]],
+    },
+    "srandmember": {
+        "complexity": "Without the count argument O(1), otherwise O(N) where N is the absolute value of the passed count.",
+        "history": [["2.6.0", "Added the optional `count` argument."]],
+    },
+    "smove": {"complexity": "O(1)"},
+    "sinter": {"complexity": "O(N*M) worst case where N is the cardinality of the smallest set and M is the number of sets."},
+    "sintercard": {"complexity": "O(N*M) worst case where N is the cardinality of the smallest set and M is the number of sets."},
+    "sinterstore": {"complexity": "O(N*M) worst case where N is the cardinality of the smallest set and M is the number of sets."},
+    "sunion": {"complexity": "O(N) where N is the total number of elements in all given sets."},
+    "sunionstore": {"complexity": "O(N) where N is the total number of elements in all given sets."},
+    "sdiff": {"complexity": "O(N) where N is the total number of elements in all given sets."},
+    "sdiffstore": {"complexity": "O(N) where N is the total number of elements in all given sets."},
+    "sscan": {"complexity": "O(1) for every call. O(N) for a complete iteration, including enough command calls for the cursor to return back to 0. N is the number of elements inside the collection.."},
+}, _TIPS, _KEYS)
