@@ -78,6 +78,7 @@ def test_lex_parsing_and_spans():
     assert parse_lex(b"-") is LEX_MIN and parse_lex(b"+") is LEX_MAX
     assert parse_lex(b"[a") == (0, b"a", False) and parse_lex(b"(a") == (0, b"a", True)
     assert parse_lex(b"[") == (0, b"", False)
+    assert parse_lex(b"+\x00junk") is LEX_MAX  # Redis tests "+" as a C string
     for bad in (b"", b"a", b"-x", b"+x"):
         assert parse_lex(bad) is None
     assert lex_empty(LEX_MAX, LEX_MIN) and lex_empty(LEX_MIN, LEX_MIN)
@@ -116,6 +117,17 @@ def test_listpack_encoding_rules():
     assert ZSet.from_pairs([(b"a", 1.0)], 128, 64).listpack
     assert not ZSet.from_pairs([(b"a", 1.0), (b"b", 2.0)], 1, 64).listpack
     assert ZSet([(b"x" * 100, 1.0)]).object_encoding(cfg) == b"skiplist"
+    undecided = ZSet([(b"a", -0.0)])
+    assert undecided.listpack is None
+    assert undecided.object_encoding(cfg) == b"listpack"
+    assert math.copysign(1, undecided.get(b"a")) == 1
+    big = ZSet([(b"m%d" % i, 1.0) for i in range(200)])
+    big.insert(b"new", 1.0, 128, 64)
+    assert big.listpack is False
+    # A lowered limit converts nothing until the next insert, as in Redis.
+    small = make((b"a", 1.0), (b"b", 2.0))
+    cfg.set("zset-max-listpack-entries", "1")
+    assert small.object_encoding(cfg) == b"listpack"
 
 
 def test_listpack_keeps_zero_for_negative_zero():
@@ -199,9 +211,32 @@ def test_model_against_sorted_dict(ops, lo, hi, lo_ex, hi_ex):
             model[m] = s
     expected = sorted((s, m) for m, s in model.items())
     assert [(s, m) for m, s in zs] == expected
-    for i, (s, m) in enumerate(expected):
+    for i, (_, m) in enumerate(expected):
         assert zs.rank(m) == i
     i, j = zs.score_span(lo, lo_ex, hi, hi_ex)
     inside = [(s, m) for s, m in expected
               if (s > lo if lo_ex else s >= lo) and (s < hi if hi_ex else s <= hi)]
     assert list(zs.slice(i, j)) == inside
+
+
+def test_scan_log_compaction_keeps_the_iteration_place():
+    zs = make(*[(b"s%d" % i, float(i)) for i in range(200)], listpack=False)
+    for i in range(200):
+        zs.insert(b"tmp%d" % i, 0.5, 0, 0)
+    seen = set()
+    cursor, calls, gen = 0, 0, 200
+    while True:
+        cursor, members = zs.scan(cursor, 10)
+        seen.update(members)
+        calls += 1
+        # Heavy churn of temporary members only: the log bloats and gets compacted.
+        for m in [m for m in zs.scores if m.startswith(b"tmp")][:40]:
+            zs.delete(m)
+        for _ in range(40):
+            zs.insert(b"tmp%d" % gen, 0.5, 0, 0)
+            gen += 1
+        if cursor == 0:
+            break
+        assert calls < 500
+    assert {b"s%d" % i for i in range(200)} <= seen
+    assert len(zs.scan_log) < 2 * len(zs) + 200  # compacted as it went

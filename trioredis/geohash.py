@@ -9,7 +9,7 @@ The floating point steps are the same IEEE operations in the same order, so resu
 
 from __future__ import annotations
 
-from math import asin, cos, pi, sin, sqrt
+from math import asin, cos, nan, pi, sin, sqrt
 
 GEO_STEP_MAX = 26
 GEO_LAT_MIN = -85.05112878
@@ -214,7 +214,18 @@ def distance(lon1d: float, lat1d: float, lon2d: float, lat2d: float) -> float:
     lat2r = deg_rad(lat2d)
     u = sin((lat2r - lat1r) / 2)
     a = u * u + cos(lat1r) * cos(lat2r) * v * v
-    return 2.0 * EARTH_RADIUS_IN_METERS * asin(sqrt(a))
+    try:
+        return 2.0 * EARTH_RADIUS_IN_METERS * asin(sqrt(a))
+    except ValueError:  # C's asin gives NaN where Python raises (a rounded above 1)
+        return nan
+
+
+def _ccos(x: float) -> float:
+    """cos as C's libm: NaN for an infinite argument instead of an exception."""
+    try:
+        return cos(x)
+    except ValueError:
+        return nan
 
 
 def distance_if_in_radius(x1, y1, x2, y2, radius):
@@ -272,8 +283,10 @@ class Shape:
             height = self.conversion * (self.height / 2)
             width = self.conversion * (self.width / 2)
         lat_delta = rad_deg(height / EARTH_RADIUS_IN_METERS)
-        long_delta_top = rad_deg(width / EARTH_RADIUS_IN_METERS / cos(deg_rad(lat + lat_delta)))
-        long_delta_bottom = rad_deg(width / EARTH_RADIUS_IN_METERS / cos(deg_rad(lat - lat_delta)))
+        # (cos of a finite double is never exactly 0, so these divisions cannot raise)
+        long_delta_top = rad_deg(width / EARTH_RADIUS_IN_METERS / _ccos(deg_rad(lat + lat_delta)))
+        long_delta_bottom = rad_deg(width / EARTH_RADIUS_IN_METERS
+                                    / _ccos(deg_rad(lat - lat_delta)))
         if lat < 0:
             return (lon - long_delta_bottom, lat - lat_delta, lon + long_delta_bottom,
                     lat + lat_delta)

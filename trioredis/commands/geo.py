@@ -316,8 +316,8 @@ def georadius_generic(c, argv, src_idx: int, flags: int):
             item = [member]
             if withdist:
                 item.append(b"%.4f" % (d / conversion))
-            if withhash:
-                item.append(int(score))
+            if withhash:  # (long long)score; out of range gives x86's "integer indefinite"
+                item.append(int(score) if -_I64 <= score < _I64 else -_I64)
             if withcoords:
                 item.append([_coord(c, lon), _coord(c, lat)])
             out.append(item)
@@ -339,6 +339,9 @@ def georadius_generic(c, argv, src_idx: int, flags: int):
 
 def _dist(p):
     return p[0]
+
+
+_I64 = 2.0**63
 
 
 def _georadius_keys(argv: list) -> list[int]:

@@ -86,7 +86,10 @@ def parse_score(b: bytes, error: str = NOT_FLOAT) -> float:
 
 
 def _range_item(b: bytes):
-    """One bound of zslParseRange: (value, exclusive) or None."""
+    """One bound of zslParseRange: (value, exclusive) or None. Redis reads it as a C string:
+    a NUL ends it."""
+    if b"\x00" in b:
+        b = b[: b.index(b"\x00")]
     ex = False
     if b[:1] == b"(":
         b = b[1:]
@@ -119,12 +122,9 @@ def parse_lex_range(bmin: bytes, bmax: bytes):
     return lo, hi
 
 
-def _positive(b: bytes) -> int:
-    """getPositiveLongFromObjectOrReply."""
-    v = parse_int(b)
-    if v < 0:
-        raise CommandError("ERR value is out of range, must be positive")
-    return v
+def _positive(b: bytes, msg: str = "value is out of range, must be positive") -> int:
+    """getPositiveLongFromObjectOrReply: one message for non-numbers and negatives."""
+    return _range_long(b, 0, LLONG_MAX, msg)
 
 
 def _range_long(b: bytes, lo: int, hi: int, msg: str | None) -> int:
@@ -234,6 +234,9 @@ def zadd_generic(c, argv: list, flags: int):
     added = updated = processed = 0
     score = 0.0
     j = i + 1
+    batch = len(scores) >= 64
+    if batch:
+        zs.begin_batch()
     for score in scores:
         member = argv[j]
         j += 2
@@ -243,7 +246,7 @@ def zadd_generic(c, argv: list, flags: int):
                 continue
             if incr:
                 score += cur
-                if score != score:
+                if score != score:  # INCR takes one pair: never in batch mode
                     raise CommandError(NAN_SCORE)
             if (lt and score >= cur) or (gt and score <= cur):
                 continue
@@ -255,6 +258,8 @@ def zadd_generic(c, argv: list, flags: int):
             zs.insert(member, score, max_entries, max_value)
             added += 1
             processed += 1
+    if batch:
+        zs.end_batch()
     if added or updated:
         db.modified(key, b"zincr" if incr else b"zadd", NOTIFY_ZSET, dirty=added + updated)
     if incr:
@@ -267,7 +272,32 @@ def zadd_generic(c, argv: list, flags: int):
          "sorted set.")
 def zadd(c, argv):
     """Add one or more members to a sorted set, or update its score if it already exists"""
-    return zadd_generic(c, argv, 0)
+    if len(argv) != 4:
+        return zadd_generic(c, argv, 0)
+    # The common ZADD key score member: one pair, no options (an option word is no float,
+    # and then the generic path gives Redis's syntax error).
+    try:
+        score = parse_score(argv[2])
+    except CommandError:
+        return zadd_generic(c, argv, 0)
+    db = c.db
+    key = argv[1]
+    zs = db.get_typed(key, ZSet)
+    if zs is None:
+        zs = ZSet()
+        db.add(key, zs)
+    member = argv[3]
+    cur = zs.scores.get(member)
+    if cur is None:
+        values = c.server.config.values
+        zs.insert(member, score, values["zset-max-listpack-entries"],
+                  values["zset-max-listpack-value"])
+        db.modified(key, b"zadd", NOTIFY_ZSET)
+        return 1
+    if score != cur:
+        zs.update(member, cur, score)
+        db.modified(key, b"zadd", NOTIFY_ZSET)
+    return 0
 
 
 @command("zincrby", 4, "write denyoom fast", keys=(1, 1, 1), group="sorted-set", since="1.2.0",
@@ -664,8 +694,13 @@ def zpopmax(c, argv):
 
 def _first_ready(c, keys):
     """The first key holding a zset, for a blocking pop. Wrong types raise WRONGTYPE, except
-    while a blocked client is retried: Redis then only serves zset keys and keeps waiting."""
+    while a blocked client is retried: Redis then serves the key that became ready (tried
+    first here) and only from a zset, else the client keeps waiting."""
     db = c.db
+    if c.retrying:
+        ready = c.server.serving_key
+        if ready is not None and ready in keys and keys[0] != ready:
+            keys = [ready, *(k for k in keys if k != ready)]
     for key in keys:
         v = db.lookup(key)
         if v is None:
@@ -874,10 +909,7 @@ def zsetop(c, argv, numkeys_idx: int, dst, op: int, name: str, card_only: bool =
             withscores = True
             j += 1
         elif card_only and remaining >= 2 and opt == b"limit":
-            try:
-                limit = _positive(argv[j + 1])
-            except CommandError:
-                raise CommandError("ERR LIMIT can't be negative") from None
+            limit = _positive(argv[j + 1], "LIMIT can't be negative")
             j += 2
         else:
             raise CommandError(SYNTAX)
@@ -1062,7 +1094,7 @@ def zscan(c, argv):
             j += 2
         else:
             raise CommandError(SYNTAX)
-    if zs.listpack:
+    if zs.object_encoding(c.server.config) == b"listpack":  # Redis sends it all at once
         nxt = 0
         members = [m for _, m in zs.order]
     else:

@@ -23,14 +23,21 @@ _sha1 = hashlib.sha1
 
 
 class ZSet:
-    __slots__ = ("scores", "order", "listpack", "scan_log", "scan_epoch")
+    """A sorted set. ``ZSet()`` is a new empty set (listpack until it outgrows the limits).
+    ``ZSet(pairs)`` leaves the encoding undecided (``listpack`` None) until first needed, when
+    the size decides; pass ``listpack=`` when it is known (RDB listpack payloads), or use
+    ``ZSet.from_pairs`` to decide at once. Iterating yields (member, score) in order."""
 
-    def __init__(self, pairs=None, listpack: bool = True):
+    __slots__ = ("scores", "order", "listpack", "scan_log", "scan_epoch", "scan_ends", "pending")
+
+    def __init__(self, pairs=None, listpack: bool | None = None):
         """``pairs``: iterable of (member, score); a repeated member keeps its last score."""
         scores: dict = {}
         if pairs:
             for m, s in pairs:
                 scores[m] = s
+        if listpack is None and not scores:
+            listpack = True
         if listpack and scores:
             for m, s in scores.items():
                 if s == 0.0:
@@ -40,10 +47,13 @@ class ZSet:
         self.listpack = listpack
         self.scan_log: list | None = None  # members in insertion order, made by ZSCAN
         self.scan_epoch = 0
+        self.scan_ends: dict = {}  # ZSCAN epoch -> where its iteration stops in the log
+        self.pending: dict | None = None  # batch mode: new members not yet in ``order``
 
     @classmethod
     def from_pairs(cls, pairs, max_entries: int, max_value: int) -> ZSet:
-        """A new set encoded as Redis encodes a freshly built one (RDB load, *STORE results)."""
+        """A new set encoded as Redis encodes a freshly built one: listpack when it has at most
+        ``max_entries`` members, none longer than ``max_value`` (*STORE results, RDB load)."""
         zs = cls(pairs, listpack=False)
         zs.fit_listpack(max_entries, max_value)
         return zs
@@ -74,6 +84,8 @@ class ZSet:
         z.listpack = self.listpack
         z.scan_log = None
         z.scan_epoch = 0
+        z.scan_ends = {}
+        z.pending = None
         return z
 
     # -- encoding ----------------------------------------------------------------------------
@@ -88,7 +100,10 @@ class ZSet:
 
     def fit_listpack(self, max_entries: int, max_value: int) -> None:
         """Convert to listpack when small enough (zsetConvertToListpackIfNeeded)."""
-        if self.listpack or not self.fits_listpack(max_entries, max_value):
+        if self.listpack:
+            return
+        if not self.fits_listpack(max_entries, max_value):
+            self.listpack = False
             return
         self.listpack = True
         neg_zero = [m for m, s in self.scores.items() if s == 0.0 and copysign(1.0, s) < 0]
@@ -98,13 +113,12 @@ class ZSet:
             self.scores[m] = 0.0
 
     def object_encoding(self, config) -> bytes:
-        """OBJECT ENCODING: listpack until a listpack limit was crossed, as Redis 7.0 reports."""
-        if self.listpack:
+        """OBJECT ENCODING: listpack until an insert crossed a limit, as Redis 7.0 reports
+        (a lowered limit converts nothing until the next insert, as in Redis)."""
+        if self.listpack is None:
             values = config.values if hasattr(config, "values") else config
-            if not self.fits_listpack(
-                values["zset-max-listpack-entries"], values["zset-max-listpack-value"]
-            ):
-                self.listpack = False
+            self.fit_listpack(values["zset-max-listpack-entries"],
+                              values["zset-max-listpack-value"])
         return b"listpack" if self.listpack else b"skiplist"
 
     # -- changes -----------------------------------------------------------------------------
@@ -112,25 +126,48 @@ class ZSet:
     def insert(self, member: bytes, score: float, max_entries: int, max_value: int) -> float:
         """Add ``member`` (known to be absent); returns the score as stored."""
         scores = self.scores
+        if self.listpack is None:
+            self.fit_listpack(max_entries, max_value)
         if self.listpack:
             if len(scores) >= max_entries or len(member) > max_value:
                 self.listpack = False
             elif score == 0.0:
                 score = 0.0
         scores[member] = score
-        self.order.add((score, member))
-        if self.scan_log is not None:
-            self.scan_log.append(member)
+        if self.pending is None:
+            self.order.add((score, member))
+        else:
+            self.pending[member] = score
+        log = self.scan_log
+        if log is not None:
+            log.append(member)
+            if len(log) > 4 * len(scores) + 4096:  # churn without ZSCAN: let it go
+                self.scan_log = None
+                self.scan_ends = {}
         return score
 
     def update(self, member: bytes, old: float, new: float) -> None:
         """Change the score of an existing member (``old`` is its current score)."""
         if self.listpack and new == 0.0:
             new = 0.0
+        if self.pending is not None and member in self.pending:
+            self.pending[member] = new
+            self.scores[member] = new
+            return
         order = self.order
         order.remove((old, member))
         order.add((new, member))
         self.scores[member] = new
+
+    def begin_batch(self) -> None:
+        """Collect the members ``insert`` adds and sort them in once at ``end_batch`` (a ZADD
+        of many new members costs one merge instead of one SortedList insert each)."""
+        self.pending = {}
+
+    def end_batch(self) -> None:
+        pending, self.pending = self.pending, None
+        if pending:
+            self.order.update([(s, m) for m, s in pending.items()])
 
     def delete(self, member: bytes) -> bool:
         score = self.scores.pop(member, None)
@@ -199,11 +236,6 @@ class ZSet:
             j = n if hi == _INF else order.bisect_left((_next_up(hi),))
         return i, max(i, j)
 
-    def same_scores(self) -> bool:
-        """True when every score is equal: lexicographic ranges are then binary searches."""
-        order = self.order
-        return not order or order[0][0] == order[-1][0]
-
     def lex_span(self, lo, hi, reverse: bool = False) -> tuple[int, int]:
         """Positions [i, j) of a ZRANGEBYLEX range; ``lo``/``hi`` come from parse_lex.
 
@@ -245,43 +277,83 @@ class ZSet:
     def scan(self, cursor: int, count: int) -> tuple[int, list]:
         """One ZSCAN step over a large set: (next cursor, members).
 
-        Members are visited in insertion order through a log made at the first call, so
-        every member present for the whole iteration is returned at least once.
+        Members are visited in insertion order through a log made at the first call (later
+        members are appended), so a member present for the whole iteration is returned at
+        least once. A cursor is ``epoch << 32 | position``; each epoch remembers where the log
+        ended when its iteration began, so an iteration ends even while members keep coming.
+        When deletions bloat the log it is compacted, keeping the place of the iteration that
+        asks; cursors of other iterations then start over (duplicates, never a miss).
         """
-        log = self.scan_log
-        scores = self.scores
-        if log is None or len(log) > 2 * len(scores) + 64:
-            log = self.scan_log = list(scores)
-            self.scan_epoch += 1
         epoch, index = divmod(cursor, 1 << 32)
-        if epoch != self.scan_epoch % (1 << 20):
+        log = self.scan_log
+        ends = self.scan_ends
+        end = ends.get(epoch) if (log is not None and cursor) else None
+        bloated = log is not None and len(log) > 2 * len(self.scores) + 64
+        if end is None:
             index = 0
-        n = len(log)
-        end = min(index + max(count, 1), n)
-        out = []
-        seen = set()
-        while index < end:
-            m = log[index]
-            index += 1
+            if log is None or bloated:
+                self._new_log(0, 0)
+            log = self.scan_log
+            end = len(log)
+            epoch = self._epoch_for(end)
+        elif bloated:
+            index, end = self._new_log(index, end)
+            log = self.scan_log
+            epoch = self._epoch_for(end)
+        stop = min(index + max(count, 1), end)
+        scores = self.scores
+        out = [m for m in log[index:stop] if m in scores]
+        if stop >= end:
+            return 0, out
+        return epoch * (1 << 32) + stop, out
+
+    def _epoch_for(self, end: int) -> int:
+        """The epoch of an iteration that stops at log position ``end``."""
+        ends = self.scan_ends
+        if ends and self.scan_epoch in ends and ends[self.scan_epoch] == end:
+            return self.scan_epoch
+        self.scan_epoch = self.scan_epoch % ((1 << 20) - 1) + 1  # never 0
+        ends[self.scan_epoch] = end
+        if len(ends) > 1024:
+            del ends[next(iter(ends))]
+        return self.scan_epoch
+
+    def _new_log(self, index: int, end: int) -> tuple[int, int]:
+        """(Re)build the ZSCAN log from live members; old epochs are forgotten. Returns where
+        ``index`` and ``end`` of the old log land in the new one."""
+        scores = self.scores
+        old = self.scan_log
+        self.scan_ends = {}
+        if old is None:
+            self.scan_log = list(scores)
+            return 0, 0
+        live: list = []
+        seen: set = set()
+        new_index = new_end = 0
+        for i, m in enumerate(old):
             if m in scores and m not in seen:
                 seen.add(m)
-                out.append(m)
-        if index >= n:
-            return 0, out
-        return (self.scan_epoch % (1 << 20)) * (1 << 32) + index, out
+                live.append(m)
+                if i < index:
+                    new_index += 1
+                if i < end:
+                    new_end += 1
+        self.scan_log = live
+        return new_index, new_end
 
     # -- DEBUG DIGEST ------------------------------------------------------------------------
 
-    def debug_digest(self) -> bytes:
-        """DEBUG DIGEST-VALUE of a zset key (xorObjectDigest in debug.c): the type is mixed
-        in first, then each element's digest (member, then ``%.17g`` score) is xored in.
-        The caller xors in SHA1("!!expire!!") for a key with a TTL, as Redis does."""
-        digest = int.from_bytes(_mix(bytes(20), b"\x00\x00\x00\x03"), "big")  # OBJ_ZSET
+    def debug_digest(self, digest: bytes = bytes(20)) -> bytes:
+        """Redis's xorObjectDigest of a zset, starting from ``digest`` (zeros for DEBUG
+        DIGEST-VALUE, the key already mixed in for DEBUG DIGEST): the type id is mixed in,
+        then each element's digest (member, then ``%.17g`` score) is xored in. The caller
+        xors in SHA1("!!expire!!") for a key with a TTL, as Redis does."""
+        acc = int.from_bytes(_mix(digest, b"\x00\x00\x00\x03"), "big")  # OBJ_ZSET
         zero = bytes(20)
         for m, s in self.scores.items():
             ele = _mix(_mix(zero, m), b"%.17g" % s)
-            digest ^= int.from_bytes(_sha1(ele).digest(), "big")
-        return digest.to_bytes(20, "big")
+            acc ^= int.from_bytes(_sha1(ele).digest(), "big")
+        return acc.to_bytes(20, "big")
 
 
 def _mix(digest: bytes, data: bytes) -> bytes:
@@ -309,10 +381,10 @@ def parse_lex(b: bytes):
     if not b:
         return None
     c = b[0]
-    if c == 43:  # +
-        return LEX_MAX if len(b) == 1 else None
+    if c == 43:  # + (tested as a C string: "+\0..." is "+" too)
+        return LEX_MAX if len(b) == 1 or b[1] == 0 else None
     if c == 45:  # -
-        return LEX_MIN if len(b) == 1 else None
+        return LEX_MIN if len(b) == 1 or b[1] == 0 else None
     if c == 40:  # (
         return (0, b[1:], True)
     if c == 91:  # [
