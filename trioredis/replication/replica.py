@@ -142,11 +142,12 @@ class MasterLink:
             while True:
                 try:
                     await self._session()
-                except (OSError, LinkError, trio.BrokenResourceError, trio.ClosedResourceError) as e:
+                except Exception as e:  # link errors arrive wrapped in nursery groups
+                    reason = _reason(e)
                     if self.state == "connected":
-                        log.notice(f"Connection with master lost: {e}")
+                        log.notice(f"Connection with master lost: {reason}")
                     else:
-                        log.warning(f"Error condition on socket for SYNC: {e}")
+                        log.warning(f"Error condition on socket for SYNC: {reason}")
                 finally:
                     self._link_down()
                 await trio.sleep(1)
@@ -327,6 +328,16 @@ class MasterLink:
             for ack in acks:
                 await self._send(ack)
             await trio.lowlevel.checkpoint()
+
+
+def _reason(e: BaseException) -> str:
+    """The message of the one error inside (possibly nested) exception groups."""
+    while isinstance(e, BaseExceptionGroup) and len(e.exceptions) == 1:
+        e = e.exceptions[0]
+    if isinstance(e, (OSError, LinkError, trio.BrokenResourceError, trio.ClosedResourceError,
+                      trio.TooSlowError)):
+        return str(e) or type(e).__name__
+    return f"{type(e).__name__}: {e}"
 
 
 def load_snapshot(server, data: bytes) -> None:
