@@ -234,12 +234,14 @@ class RequestParser:
         reader.feed(data)
         out = []
         raw = 0  # every request hiredis returned, empty ones included
+        last = None
         try:
             while True:
                 req = reader.gets()
                 if req is False:
                     break
                 raw += 1
+                last = req
                 if req.__class__ is not list or not req:
                     continue  # '*0' and '*-1' are ignored, as Redis does
                 for a in req:
@@ -252,7 +254,10 @@ class RequestParser:
                 out.append(req)
         except hiredis.ProtocolError:
             return self._recover(data)
-        if reader.has_data():
+        # hiredis's has_data() is False also when a request is half parsed with its buffer
+        # used up (the chunk ended after "*3\r\n$3\r\nSET\r\n"), so a boundary is where the
+        # chunk ends with the last complete request (clients encode requests one way only).
+        if reader.has_data() or not raw or not data.endswith(_encoded(last)):
             self._retained.append(data)
             self._retained_len += len(data)
             self._delivered += raw
@@ -317,6 +322,13 @@ class RequestParser:
     def set_authenticated(self, value: bool) -> None:
         self.authenticated = value
         self._check_at = CHECK_PENDING_AUTH if value else CHECK_PENDING_UNAUTH
+
+
+def _encoded(req) -> bytes:
+    """The canonical RESP encoding of a request as hiredis returned it."""
+    if req is None:
+        return b"*-1\r\n"
+    return b"*%d\r\n" % len(req) + b"".join([b"$%d\r\n%s\r\n" % (len(a), a) for a in req])
 
 
 def _advance(buf: bytes, pos: int, count: int) -> int:

@@ -18,6 +18,7 @@ import trio
 
 from ..protocol.encoder import encode2
 from ..protocol.parser import RequestParser
+from ..protocol.replies import ErrorReply
 
 if TYPE_CHECKING:
     from .master import Replication
@@ -320,7 +321,13 @@ class MasterLink:
                 if name == b"replconf" and len(argv) > 1 and argv[1].lower() == b"getack":
                     acks.append(_command("REPLCONF", "ACK", self.offset))
                 else:
-                    srv.execute(c, argv)
+                    reply = srv.execute(c, argv)
+                    if reply.__class__ is ErrorReply:
+                        srv.log.warning(
+                            f"== CRITICAL == This replica is sending an error to its master: "
+                            f"'{reply.message}' after processing the command "
+                            f"'{argv[0].decode(errors='replace')}'"
+                        )
                 self.offset += len(raw)
                 repl.feed_raw(raw)  # verbatim to our replicas; keeps our offset = master's
             if parser.error:
