@@ -95,6 +95,9 @@ class Server:
         self.notify_flags = 0
         self.propagate_targets: list[Callable] = []  # fn(dbid, argv) for AOF, replication
         self.prop_buffer: list | None = None  # inside EXEC: collected, wrapped in MULTI/EXEC
+        # Run by a connection right before it sends replies (the AOF writes, and with
+        # appendfsync always syncs, what they acknowledge); may return an awaitable.
+        self.before_flush: Callable | None = None
         self.guard = False  # a server-wide state needs the checks (replica, loading, ...)
         self.loading = False
         self.role = "master"
@@ -130,8 +133,10 @@ class Server:
         self.runner = None  # the Trio ServerRunner, set by serve()
         self.config.on_change("notify-keyspace-events", self._notify_changed)
         self._notify_changed(self.config["notify-keyspace-events"], None)
+        self.config.on_change("min-replicas-to-write", lambda v, old: self.update_guard())
         for init in SERVER_INIT:
             init(self)
+        self.update_guard()
 
     # -- time --------------------------------------------------------------------------------
 

@@ -228,3 +228,61 @@ def test_propagation_is_deterministic(master):
         assert r.get("f") == b"1.5"
     finally:
         rep.stop()
+
+
+def test_min_replicas_to_write_refuses_with_noreplicas():
+    with ThreadedServer(min_replicas_to_write="1", min_replicas_max_lag="10") as master:
+        m = client(master.port)
+        with pytest.raises(redis.ResponseError, match="NOREPLICAS Not enough good replicas to write."):
+            m.set("k", "v")
+        assert m.get("k") is None  # reads are fine
+        rep = replica_of(master)
+        try:
+            wait_until(lambda: linked(rep.port))
+            wait_until(lambda: m.info("replication").get("min_slaves_good_slaves") == 1)
+            assert m.set("k", "v") is True
+        finally:
+            rep.stop()
+
+
+def test_sub_replica_receives_the_stream_verbatim(master):
+    mid = replica_of(master, enable_debug_command="yes")
+    try:
+        wait_until(lambda: linked(mid.port))
+        leaf = replica_of(mid, enable_debug_command="yes")
+        try:
+            wait_until(lambda: linked(leaf.port))
+            m = client(master.port)
+            _mixed_writes(m, 2000)
+            assert m.wait(1, 5000) == 1
+            want = digest(master.port)
+            wait_until(lambda: digest(leaf.port) == want, what="leaf digest")
+            mo = m.info("replication")["master_repl_offset"]
+            wait_until(lambda: client(leaf.port).info("replication")["slave_repl_offset"] == mo,
+                       what="leaf offset equals the master's")
+        finally:
+            leaf.stop()
+    finally:
+        mid.stop()
+
+
+def test_replicas_of_a_promoted_replica_continue_partially(master):
+    a = replica_of(master, enable_debug_command="yes")
+    b = replica_of(master, enable_debug_command="yes")
+    try:
+        wait_until(lambda: linked(a.port) and linked(b.port))
+        m = client(master.port)
+        _mixed_writes(m, 500)
+        assert m.wait(2, 5000) == 2
+        ca, cb = client(a.port), client(b.port)
+        ca.execute_command("REPLICAOF", "NO", "ONE")
+        cb.execute_command("REPLICAOF", "127.0.0.1", str(a.port))
+        wait_until(lambda: linked(b.port), what="b follows a")
+        ca.set("after-failover", "1")
+        assert ca.wait(1, 5000) == 1
+        assert cb.get("after-failover") == b"1"
+        assert a.call(lambda: a.server.replication.sync_partial_ok) == 1
+        assert a.call(lambda: a.server.replication.sync_full) == 0
+    finally:
+        a.stop()
+        b.stop()

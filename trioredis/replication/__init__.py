@@ -83,8 +83,12 @@ class ServerReplication(Replication):
         """Become a replica of host:port (REPLICAOF, --replicaof)."""
         srv = self.server
         was_master = srv.role == "master"
+        cached = None
         if self.link is not None:
-            self.link.stop()
+            old = self.link
+            if old.replid and old.offset >= 0:
+                cached = (old.replid, old.offset)  # Redis's cached master: try PSYNC first
+            old.stop()
             self.link = None
         self.master_host, self.master_port = host, port
         srv.role = "slave"
@@ -99,6 +103,8 @@ class ServerReplication(Replication):
             # our replica and know our replid.
             link.replid = srv.replid
             link.offset = srv.master_repl_offset
+        elif cached is not None:
+            link.replid, link.offset = cached
         self.link = link
         # Clients blocked on keys would wait on data only the master may now change.
         for c in list(srv.clients.values()):
