@@ -103,8 +103,11 @@ class Database:
         return self.expires.get(key) if self.expires else None
 
     def _expired(self, key: bytes):
-        """Handle a logically expired key found by a lookup. Returns None."""
+        """Handle a logically expired key found by a lookup: None (the value while loading)."""
         srv = self.server
+        if srv.loading:
+            # keyIsExpired: nothing expires while loading; the AOF replayed may still touch it.
+            return self.data[key]
         if srv.is_replica_of_master():
             # A replica hides expired keys but waits for its master's DEL.
             return None

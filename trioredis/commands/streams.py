@@ -31,7 +31,7 @@ from ..datatypes.stream import (
 from ..errors import SYNTAX, WRONGTYPE, CommandError, wrong_arity
 from ..keyspace import NOTIFY_STREAM
 from ..protocol.encoder import encode3
-from ..protocol.replies import NULL_ARRAY, OK, Raw
+from ..protocol.replies import NULL_ARRAY, OK, Raw, SetReply
 from . import registry
 from .args import LLONG_MAX, parse_int, to_int
 from .keys import lookup_read
@@ -339,28 +339,32 @@ def _rewrite_trim(prop: list, s: Stream, a: _AddTrim) -> None:
         prop[a.arg_idx] = _id_arg(s.first_edge_id())
 
 
-@command("xadd", -5, "write denyoom fast", keys=(1, 1, 1), group="stream", since="5.0.0",
-         complexity="O(1) when adding a new entry, O(N) when trimming where N being the number "
-         "of entries evicted.")
+@command("xadd", -5, "write denyoom fast", keys=(1, 1, 1), group="stream", since="5.0.0")
 def xadd(c, argv):
     """Appends a new entry to a stream"""
     key = argv[1]
-    if argv[2] == b"*":
+    if argv[2] == b"*":  # the common case: no options
         a = None
         idpos = 2
     else:
         a = _parse_add_trim(c, argv, True)
         idpos = a.idpos
-    fv = argv[idpos + 1:]
-    nf = len(fv)
+    nf = len(argv) - idpos - 1
     if nf < 2 or nf & 1:
         raise CommandError(wrong_arity("xadd"))
+    if nf == 2:
+        fv = (argv[idpos + 1], argv[idpos + 2])
+        tot = len(fv[0]) + len(fv[1])
+    else:
+        fv = tuple(argv[idpos + 1:])
+        tot = sum(map(len, fv))
     if a is not None and a.id_given and a.seq_given and a.id == 0:
         raise CommandError(XADD_ZERO)
     db = c.db
     srv = c.server
-    s = db.lookup(key)
-    created = False
+    s = db.data.get(key)
+    if s is not None and db.expires:
+        s = db.lookup(key)
     if s is None:
         if a is not None and a.nomk:
             return None
@@ -368,11 +372,14 @@ def xadd(c, argv):
         created = True
     elif s.__class__ is not Stream:
         raise CommandError(WRONGTYPE)
+    else:
+        created = False
     last = s.last_id
     if last == MAX_ID:
         raise CommandError(EXHAUSTED)
     if a is None or not a.id_given:
-        i = s.next_id(srv.now_ms())
+        now = srv.frozen_ms or srv.now_ms()
+        i = now << 64 if now > last >> 64 else last + 1
     elif a.seq_given:
         i = a.id
     elif last >> 64 == a.id >> 64:
@@ -383,27 +390,32 @@ def xadd(c, argv):
         i = a.id
     if i <= last:
         raise CommandError(XADD_EQUAL_OR_SMALLER)
-    tot = len(fv[0]) + len(fv[1]) if nf == 2 else sum(map(len, fv))
     if tot > LISTPACK_MAX_SIZE:
         raise CommandError(TOO_LARGE)
     cfg = srv.config.values
-    s.append(i, fv, cfg["stream-node-max-bytes"], cfg["stream-node-max-entries"])
+    s.append(i, fv, cfg["stream-node-max-bytes"], cfg["stream-node-max-entries"], tot)
     s.version = _next_version()
     if created:
         db.add(key, s)
     db.modified(key, b"xadd", NOTIFY_STREAM)
-    rewrite = a is None or not (a.id_given and a.seq_given)
-    if a is not None and a.strategy:
+    idb = b"%d-%d" % (i >> 64, i & MASK64)
+    if a is None:
+        if srv.propagate_targets:
+            prop = list(argv)
+            prop[2] = idb
+            c.propagate_as = [prop]
+        return idb
+    rewrite = not (a.id_given and a.seq_given)
+    if a.strategy:
         if _trim(c, s, a) and NOTIFY_STREAM & srv.notify_flags:
             srv.notify(NOTIFY_STREAM, b"xtrim", key, db.id)
         if a.approx and srv.propagate_targets:
             prop = list(argv)
             _rewrite_trim(prop, s, a)
             if rewrite:
-                prop[idpos] = _id_arg(i)
+                prop[idpos] = idb
             c.propagate_as = [prop]
-            rewrite = False
-    idb = b"%d-%d" % (i >> 64, i & MASK64)
+            return idb
     if rewrite and srv.propagate_targets:
         prop = list(argv)
         prop[idpos] = idb
@@ -411,8 +423,7 @@ def xadd(c, argv):
     return idb
 
 
-@command("xtrim", -4, "write", keys=(1, 1, 1), group="stream", since="5.0.0",
-         complexity="O(N), with N being the number of evicted entries.")
+@command("xtrim", -4, "write", keys=(1, 1, 1), group="stream", since="5.0.0")
 def xtrim(c, argv):
     """Trims the stream to (approximately if '~' is passed) a certain size"""
     a = _parse_add_trim(c, argv, False)
@@ -433,9 +444,7 @@ def xtrim(c, argv):
 # -- XDEL / XLEN / XRANGE ------------------------------------------------------------------
 
 
-@command("xdel", -3, "write fast", keys=(1, 1, 1), group="stream", since="5.0.0",
-         complexity="O(1) for each single item to delete in the stream, regardless of the "
-         "stream size.")
+@command("xdel", -3, "write fast", keys=(1, 1, 1), group="stream", since="5.0.0")
 def xdel(c, argv):
     """Removes the specified entries from the stream."""
     key = argv[1]
@@ -461,8 +470,7 @@ def xdel(c, argv):
     return deleted
 
 
-@command("xlen", 2, "readonly fast", keys=(1, 1, 1), group="stream", since="5.0.0",
-         complexity="O(1)")
+@command("xlen", 2, "readonly fast", keys=(1, 1, 1), group="stream", since="5.0.0")
 def xlen(c, argv):
     """Return the number of entries in a stream"""
     s = _read_lookup(c.db, argv[1])
@@ -495,15 +503,13 @@ def _range(c, argv, rev: bool):
     return s.range(start, end, max(count, 0), rev)
 
 
-@command("xrange", -4, "readonly", keys=(1, 1, 1), group="stream", since="5.0.0",
-         complexity="O(N) with N being the number of elements being returned.")
+@command("xrange", -4, "readonly", keys=(1, 1, 1), group="stream", since="5.0.0")
 def xrange(c, argv):
     """Return a range of elements in a stream, with IDs matching the specified IDs interval"""
     return _range(c, argv, False)
 
 
-@command("xrevrange", -4, "readonly", keys=(1, 1, 1), group="stream", since="5.0.0",
-         complexity="O(N) with N being the number of elements returned.")
+@command("xrevrange", -4, "readonly", keys=(1, 1, 1), group="stream", since="5.0.0")
 def xrevrange(c, argv):
     """Return a range of elements in a stream, in reverse order"""
     return _range(c, argv, True)
@@ -537,7 +543,7 @@ class _ReadArgs:
     __slots__ = ("timeout", "count", "streams_arg", "nkeys", "noack", "group", "consumer")
 
 
-def _parse_read(argv: list, xreadgroup: bool, now_ms: int) -> _ReadArgs:
+def _parse_read(argv: list, xreadgroup: bool) -> _ReadArgs:
     r = _ReadArgs()
     r.timeout = -1
     r.count = 0
@@ -556,8 +562,6 @@ def _parse_read(argv: list, xreadgroup: bool, now_ms: int) -> _ReadArgs:
             t = parse_int(argv[i], "ERR timeout is not an integer or out of range")
             if t < 0:
                 raise CommandError("ERR timeout is negative")
-            if t > 0 and t > LLONG_MAX - now_ms:
-                raise CommandError("ERR timeout is out of range")
             r.timeout = t
         elif o == b"count" and more:
             i += 1
@@ -602,7 +606,7 @@ def _consumer(c, s: Stream, g, name: bytes, key: bytes, noack: bool, prop: list)
     if cons is None:
         cons = g.create_consumer(name, now)
         _event(c, key, b"xgroup-createconsumer")
-        if noack:
+        if noack and prop is not None:
             prop.append([b"XGROUP", b"CREATECONSUMER", key, g.name, name])
     cons.seen_time = now
     return cons
@@ -651,10 +655,11 @@ def _group_read(c, s: Stream, g, cons, key: bytes, start: int, count: int, noack
                 nack.delivery_time = now
                 nack.delivery_count = 1
                 cons.pel[i] = nack
-            prop.append(_xclaim_argv(key, g, idb, nack))
+            if prop is not None:
+                prop.append(_xclaim_argv(key, g, idb, nack))
         if len(out) == count:
             break
-    if propagate_last_id:
+    if propagate_last_id and prop is not None:
         prop.append(_setid_argv(key, g))
     return out
 
@@ -680,7 +685,7 @@ def _history(c, s: Stream, cons, start: int, count: int) -> list:
 
 
 def _xread(c, argv: list, xreadgroup: bool):
-    r = _parse_read(argv, xreadgroup, c.server.now_ms())
+    r = _parse_read(argv, xreadgroup)
     if c.retrying and argv.__class__ is _Retry:
         return _serve_blocked(c, argv, r, xreadgroup)
     db = c.db
@@ -721,7 +726,8 @@ def _xread(c, argv: list, xreadgroup: bool):
         else:
             ids.append(parse_strict_id(arg))
     out = []
-    prop = [] if xreadgroup else None
+    # What XREADGROUP propagates (XCLAIM, XGROUP SETID/CREATECONSUMER), if anyone listens.
+    prop = [] if xreadgroup and srv.propagate_targets else None
     for j in range(nk):
         s = streams[j]
         if s is None:
@@ -750,7 +756,7 @@ def _xread(c, argv: list, xreadgroup: bool):
             entries = s.range(gt + 1, MAX_ID, r.count)
         out.append([key, entries])
     if xreadgroup:
-        c.propagate_as = _wrap(prop, srv)
+        c.propagate_as = _wrap(prop, srv) if prop is not None else []
     if out:
         return _pairs_reply(c, out)
     if r.timeout == -1:
@@ -774,8 +780,14 @@ def _serve_blocked(c, argv: _Retry, r: _ReadArgs, xreadgroup: bool):
     nk = r.nkeys
     state = argv.state
     count = r.count or XREAD_BLOCKED_DEFAULT_COUNT
-    for j in range(nk):
-        key = argv[sa + j]
+    keys = argv[sa:sa + nk]
+    ready = getattr(srv, "serving_key", None)
+    if ready is not None and ready in keys:
+        order = (keys.index(ready),)  # Redis serves from the key that became ready
+    else:
+        order = range(nk)
+    for j in order:
+        key = keys[j]
         s = db.lookup(key)
         sig = _signal(s)
         if sig == state[j]:
@@ -789,11 +801,11 @@ def _serve_blocked(c, argv: _Retry, r: _ReadArgs, xreadgroup: bool):
                 raise CommandError(NOGROUP_BLOCKED)
             if s.last_id <= g.last_id:
                 continue
-            prop = []
+            prop = [] if srv.propagate_targets else None
             cons = _consumer(c, s, g, r.consumer, key, r.noack, prop)
             entries = _group_read(c, s, g, cons, key, g.last_id + 1, count, r.noack, prop)
             srv.dirty += 1
-            c.propagate_as = _wrap(prop, srv)
+            c.propagate_as = _wrap(prop, srv) if prop is not None else []
             return _pairs_reply(c, [[key, entries]])
         if s is None or s.__class__ is not Stream:
             continue
@@ -804,9 +816,7 @@ def _serve_blocked(c, argv: _Retry, r: _ReadArgs, xreadgroup: bool):
 
 
 @command("xread", -4, "readonly blocking", group="stream", since="5.0.0",
-         getkeys=registry.keys_after_token(b"STREAMS"),
-         complexity="For each stream mentioned: O(N) with N being the number of elements "
-         "being returned.")
+         getkeys=registry.keys_after_token(b"STREAMS"))
 def xread(c, argv):
     """Return never seen elements in multiple streams, with IDs greater than the ones
     reported by the caller for each stream. Can block."""
@@ -814,9 +824,7 @@ def xread(c, argv):
 
 
 @command("xreadgroup", -7, "write blocking", group="stream", since="5.0.0",
-         getkeys=registry.keys_after_token(b"STREAMS"),
-         complexity="For each stream mentioned: O(M) with M being the number of elements "
-         "returned.")
+         getkeys=registry.keys_after_token(b"STREAMS"))
 def xreadgroup(c, argv):
     """Return new entries from a stream using a consumer group, or access the history of the
     pending entries for a given consumer. Can block."""
@@ -826,8 +834,7 @@ def xreadgroup(c, argv):
 # -- XACK / XPENDING / XCLAIM / XAUTOCLAIM -------------------------------------------------
 
 
-@command("xack", -4, "write fast", keys=(1, 1, 1), group="stream", since="5.0.0",
-         complexity="O(1) for each message ID processed.")
+@command("xack", -4, "write fast", keys=(1, 1, 1), group="stream", since="5.0.0")
 def xack(c, argv):
     """Marks a pending message as correctly processed."""
     s = _read_lookup(c.db, argv[1])
@@ -844,8 +851,7 @@ def xack(c, argv):
     return acked
 
 
-@command("xpending", -3, "readonly", keys=(1, 1, 1), group="stream", since="5.0.0",
-         complexity="O(N) with N being the number of elements returned.")
+@command("xpending", -3, "readonly", keys=(1, 1, 1), group="stream", since="5.0.0")
 def xpending(c, argv):
     """Return information and entries from a stream consumer group pending entries list."""
     n = len(argv)
@@ -920,9 +926,7 @@ def _claim(nack: Nack, cons, i: int, delivery_time: int) -> None:
     nack.delivery_time = delivery_time
 
 
-@command("xclaim", -6, "write fast", keys=(1, 1, 1), group="stream", since="5.0.0",
-         complexity="O(log N) with N being the number of messages in the PEL of the consumer "
-         "group.")
+@command("xclaim", -6, "write fast", keys=(1, 1, 1), group="stream", since="5.0.0")
 def xclaim(c, argv):
     """Changes (or acquires) ownership of a message in a consumer group, as if the message was
     delivered to the specified consumer."""
@@ -1014,8 +1018,7 @@ def xclaim(c, argv):
     return out
 
 
-@command("xautoclaim", -6, "write fast", keys=(1, 1, 1), group="stream", since="6.2.0",
-         complexity="O(1) if COUNT is small.")
+@command("xautoclaim", -6, "write fast", keys=(1, 1, 1), group="stream", since="6.2.0")
 def xautoclaim(c, argv):
     """Changes (or acquires) ownership of messages in a consumer group, as if the messages were
     delivered to the specified consumer."""
@@ -1088,8 +1091,7 @@ def xautoclaim(c, argv):
 # -- XSETID --------------------------------------------------------------------------------
 
 
-@command("xsetid", -3, "write denyoom fast", keys=(1, 1, 1), group="stream", since="5.0.0",
-         complexity="O(1)")
+@command("xsetid", -3, "write denyoom fast", keys=(1, 1, 1), group="stream", since="5.0.0")
 def xsetid(c, argv):
     """An internal command for replicating stream values"""
     key = argv[1]
@@ -1183,8 +1185,7 @@ def _xgroup_target(c, argv: list, mkstream: bool = False, need_group: bool = Tru
     return s, g
 
 
-@command("xgroup|create", -5, "write denyoom", keys=(2, 2, 1), group="stream", since="5.0.0",
-         complexity="O(1)")
+@command("xgroup|create", -5, "write denyoom", keys=(2, 2, 1), group="stream", since="5.0.0")
 def xgroup_create(c, argv):
     """Create a consumer group."""
     mkstream, entries_read = _xgroup_options(argv, True)
@@ -1210,8 +1211,7 @@ def xgroup_create(c, argv):
     return OK
 
 
-@command("xgroup|setid", -5, "write", keys=(2, 2, 1), group="stream", since="5.0.0",
-         complexity="O(1)")
+@command("xgroup|setid", -5, "write", keys=(2, 2, 1), group="stream", since="5.0.0")
 def xgroup_setid(c, argv):
     """Set a consumer group to an arbitrary last delivered ID value."""
     _, entries_read = _xgroup_options(argv, False)
@@ -1224,9 +1224,7 @@ def xgroup_setid(c, argv):
     return OK
 
 
-@command("xgroup|destroy", 4, "write", keys=(2, 2, 1), group="stream", since="5.0.0",
-         complexity="O(N) where N is the number of entries in the group's pending entries "
-         "list (PEL).")
+@command("xgroup|destroy", 4, "write", keys=(2, 2, 1), group="stream", since="5.0.0")
 def xgroup_destroy(c, argv):
     """Destroy a consumer group."""
     s, g = _xgroup_target(c, argv, need_group=False)
@@ -1244,7 +1242,7 @@ def xgroup_destroy(c, argv):
 
 
 @command("xgroup|createconsumer", 5, "write denyoom", keys=(2, 2, 1), group="stream",
-         since="6.2.0", complexity="O(1)")
+         since="6.2.0")
 def xgroup_createconsumer(c, argv):
     """Create a consumer in a consumer group."""
     _, g = _xgroup_target(c, argv)
@@ -1254,8 +1252,7 @@ def xgroup_createconsumer(c, argv):
     return 1
 
 
-@command("xgroup|delconsumer", 5, "write", keys=(2, 2, 1), group="stream", since="5.0.0",
-         complexity="O(1)")
+@command("xgroup|delconsumer", 5, "write", keys=(2, 2, 1), group="stream", since="5.0.0")
 def xgroup_delconsumer(c, argv):
     """Delete a consumer from a consumer group."""
     _, g = _xgroup_target(c, argv)
@@ -1301,7 +1298,7 @@ XINFO_HELP = [
 ]
 
 
-@command("xgroup|help", 2, "loading stale", group="stream", since="5.0.0", complexity="O(1)")
+@command("xgroup|help", 2, "loading stale", group="stream", since="5.0.0")
 def xgroup_help(c, argv):
     """Show helpful text about the different subcommands"""
     return list(XGROUP_HELP)
@@ -1310,7 +1307,7 @@ def xgroup_help(c, argv):
 # -- XINFO ---------------------------------------------------------------------------------
 
 
-@command("xinfo|help", 2, "loading stale", group="stream", since="5.0.0", complexity="O(1)")
+@command("xinfo|help", 2, "loading stale", group="stream", since="5.0.0")
 def xinfo_help(c, argv):
     """Show helpful text about the different subcommands"""
     return list(XINFO_HELP)
@@ -1323,8 +1320,7 @@ def _info_lookup(c, key: bytes) -> Stream:
     return s
 
 
-@command("xinfo|consumers", 4, "readonly", keys=(2, 2, 1), group="stream", since="5.0.0",
-         complexity="O(1)")
+@command("xinfo|consumers", 4, "readonly", keys=(2, 2, 1), group="stream", since="5.0.0")
 def xinfo_consumers(c, argv):
     """List the consumers in a consumer group"""
     key = argv[2]
@@ -1339,8 +1335,7 @@ def xinfo_consumers(c, argv):
     ]
 
 
-@command("xinfo|groups", 3, "readonly", keys=(2, 2, 1), group="stream", since="5.0.0",
-         complexity="O(1)")
+@command("xinfo|groups", 3, "readonly", keys=(2, 2, 1), group="stream", since="5.0.0")
 def xinfo_groups(c, argv):
     """List the consumer groups of a stream"""
     s = _info_lookup(c, argv[2])
@@ -1357,8 +1352,7 @@ def xinfo_groups(c, argv):
     ]
 
 
-@command("xinfo|stream", -3, "readonly", keys=(2, 2, 1), group="stream", since="5.0.0",
-         complexity="O(1)")
+@command("xinfo|stream", -3, "readonly", keys=(2, 2, 1), group="stream", since="5.0.0")
 def xinfo_stream(c, argv):
     """Get information about a stream"""
     s = _info_lookup(c, argv[2])
@@ -1424,5 +1418,417 @@ def xinfo_stream(c, argv):
     info[b"groups"] = groups
     return info
 
+
+
+
+# -- what COMMAND INFO and COMMAND DOCS show beyond the table (Redis 7.0's command files) ---
+
+
+def _a(name, type_, key=None, token=None, since=None, flags=None, args=None) -> dict:
+    """One COMMAND DOCS argument, its fields in Redis's order."""
+    out = {"name": name, "type": type_}
+    if key is not None:
+        out["key_spec_index"] = key
+    if token is not None:
+        out["token"] = token
+    if since is not None:
+        out["since"] = since
+    if flags:
+        out["flags"] = flags.split()
+    if args:
+        out["arguments"] = args
+    return out
+
+
+def _key_spec(flags: str, index: int = 0, keyword: bytes = b"", startfrom: int = 0,
+              lastkey: int = 0, limit: int = 0, notes: bytes = b"") -> dict:
+    if keyword:
+        begin = {b"type": b"keyword", b"spec": {b"keyword": keyword, b"startfrom": startfrom}}
+    else:
+        begin = {b"type": b"index", b"spec": {b"index": index}}
+    spec = {b"notes": notes} if notes else {}
+    spec[b"flags"] = SetReply(flags.split())
+    spec[b"begin_search"] = begin
+    spec[b"find_keys"] = {b"type": b"range",
+                          b"spec": {b"lastkey": lastkey, b"keystep": 1, b"limit": limit}}
+    return spec
+
+
+_KEY_SPECS = {
+    "xadd": _key_spec("RW update", 1,
+                      notes=b"UPDATE instead of INSERT because of the optional trimming feature"),
+    "xtrim": _key_spec("RW delete", 1),
+    "xdel": _key_spec("RW delete", 1),
+    "xlen": _key_spec("RO", 1),
+    "xread": _key_spec("RO access", keyword=b"STREAMS", startfrom=1, lastkey=-1, limit=2),
+    "xreadgroup": _key_spec("RO access", keyword=b"STREAMS", startfrom=4, lastkey=-1, limit=2),
+    "xautoclaim": _key_spec("RW delete", 1),
+    "xgroup|create": _key_spec("RW insert", 2),
+    "xgroup|destroy": _key_spec("RW delete", 2),
+    "xgroup|createconsumer": _key_spec("RW insert", 2),
+    "xgroup|delconsumer": _key_spec("RW delete", 2),
+}
+
+_DOC_ARGS = {
+    'xadd': [
+        _a('key', 'key', key=0),
+        _a('nomkstream', 'pure-token', token='NOMKSTREAM', since='6.2.0', flags='optional'),
+        _a('trim', 'block', flags='optional', args=[
+            _a('strategy', 'oneof', args=[
+                _a('maxlen', 'pure-token', token='MAXLEN'),
+                _a('minid', 'pure-token', token='MINID', since='6.2.0'),
+            ]),
+            _a('operator', 'oneof', flags='optional', args=[
+                _a('equal', 'pure-token', token='='),
+                _a('approximately', 'pure-token', token='~'),
+            ]),
+            _a('threshold', 'string'),
+            _a('count', 'integer', token='LIMIT', since='6.2.0', flags='optional'),
+        ]),
+        _a('id_or_auto', 'oneof', args=[
+            _a('auto_id', 'pure-token', token='*'),
+            _a('id', 'string'),
+        ]),
+        _a('field_value', 'block', flags='multiple', args=[
+            _a('field', 'string'),
+            _a('value', 'string'),
+        ]),
+    ],
+    'xtrim': [
+        _a('key', 'key', key=0),
+        _a('trim', 'block', args=[
+            _a('strategy', 'oneof', args=[
+                _a('maxlen', 'pure-token', token='MAXLEN'),
+                _a('minid', 'pure-token', token='MINID', since='6.2.0'),
+            ]),
+            _a('operator', 'oneof', flags='optional', args=[
+                _a('equal', 'pure-token', token='='),
+                _a('approximately', 'pure-token', token='~'),
+            ]),
+            _a('threshold', 'string'),
+            _a('count', 'integer', token='LIMIT', since='6.2.0', flags='optional'),
+        ]),
+    ],
+    'xdel': [
+        _a('key', 'key', key=0),
+        _a('id', 'string', flags='multiple'),
+    ],
+    'xlen': [
+        _a('key', 'key', key=0),
+    ],
+    'xrange': [
+        _a('key', 'key', key=0),
+        _a('start', 'string'),
+        _a('end', 'string'),
+        _a('count', 'integer', token='COUNT', flags='optional'),
+    ],
+    'xrevrange': [
+        _a('key', 'key', key=0),
+        _a('end', 'string'),
+        _a('start', 'string'),
+        _a('count', 'integer', token='COUNT', flags='optional'),
+    ],
+    'xread': [
+        _a('count', 'integer', token='COUNT', flags='optional'),
+        _a('milliseconds', 'integer', token='BLOCK', flags='optional'),
+        _a('streams', 'block', token='STREAMS', args=[
+            _a('key', 'key', key=0, flags='multiple'),
+            _a('id', 'string', flags='multiple'),
+        ]),
+    ],
+    'xreadgroup': [
+        _a('group_consumer', 'block', token='GROUP', args=[
+            _a('group', 'string'),
+            _a('consumer', 'string'),
+        ]),
+        _a('count', 'integer', token='COUNT', flags='optional'),
+        _a('milliseconds', 'integer', token='BLOCK', flags='optional'),
+        _a('noack', 'pure-token', token='NOACK', flags='optional'),
+        _a('streams', 'block', token='STREAMS', args=[
+            _a('key', 'key', key=0, flags='multiple'),
+            _a('id', 'string', flags='multiple'),
+        ]),
+    ],
+    'xack': [
+        _a('key', 'key', key=0),
+        _a('group', 'string'),
+        _a('id', 'string', flags='multiple'),
+    ],
+    'xpending': [
+        _a('key', 'key', key=0),
+        _a('group', 'string'),
+        _a('filters', 'block', flags='optional', args=[
+            _a('min-idle-time', 'integer', token='IDLE', since='6.2.0', flags='optional'),
+            _a('start', 'string'),
+            _a('end', 'string'),
+            _a('count', 'integer'),
+            _a('consumer', 'string', flags='optional'),
+        ]),
+    ],
+    'xclaim': [
+        _a('key', 'key', key=0),
+        _a('group', 'string'),
+        _a('consumer', 'string'),
+        _a('min-idle-time', 'string'),
+        _a('id', 'string', flags='multiple'),
+        _a('ms', 'integer', token='IDLE', flags='optional'),
+        _a('unix-time-milliseconds', 'unix-time', token='TIME', flags='optional'),
+        _a('count', 'integer', token='RETRYCOUNT', flags='optional'),
+        _a('force', 'pure-token', token='FORCE', flags='optional'),
+        _a('justid', 'pure-token', token='JUSTID', flags='optional'),
+        _a('id', 'string', token='LASTID', flags='optional'),
+    ],
+    'xautoclaim': [
+        _a('key', 'key', key=0),
+        _a('group', 'string'),
+        _a('consumer', 'string'),
+        _a('min-idle-time', 'string'),
+        _a('start', 'string'),
+        _a('count', 'integer', token='COUNT', flags='optional'),
+        _a('justid', 'pure-token', token='JUSTID', flags='optional'),
+    ],
+    'xsetid': [
+        _a('key', 'key', key=0),
+        _a('last-id', 'string'),
+        _a('entries_added', 'integer', token='ENTRIESADDED', since='7.0.0', flags='optional'),
+        _a('max_deleted_entry_id', 'string', token='MAXDELETEDID', since='7.0.0', flags='optional'),
+    ],
+    'xgroup|create': [
+        _a('key', 'key', key=0),
+        _a('groupname', 'string'),
+        _a('id', 'oneof', args=[
+            _a('id', 'string'),
+            _a('new_id', 'pure-token', token='$'),
+        ]),
+        _a('mkstream', 'pure-token', token='MKSTREAM', flags='optional'),
+        _a('entries_read', 'integer', token='ENTRIESREAD', flags='optional'),
+    ],
+    'xgroup|setid': [
+        _a('key', 'key', key=0),
+        _a('groupname', 'string'),
+        _a('id', 'oneof', args=[
+            _a('id', 'string'),
+            _a('new_id', 'pure-token', token='$'),
+        ]),
+        _a('entries_read', 'integer', token='ENTRIESREAD', flags='optional'),
+    ],
+    'xgroup|destroy': [
+        _a('key', 'key', key=0),
+        _a('groupname', 'string'),
+    ],
+    'xgroup|createconsumer': [
+        _a('key', 'key', key=0),
+        _a('groupname', 'string'),
+        _a('consumername', 'string'),
+    ],
+    'xgroup|delconsumer': [
+        _a('key', 'key', key=0),
+        _a('groupname', 'string'),
+        _a('consumername', 'string'),
+    ],
+    'xinfo|stream': [
+        _a('key', 'key', key=0),
+        _a('full', 'block', token='FULL', flags='optional', args=[
+            _a('count', 'integer', token='COUNT', flags='optional'),
+        ]),
+    ],
+    'xinfo|groups': [
+        _a('key', 'key', key=0),
+    ],
+    'xinfo|consumers': [
+        _a('key', 'key', key=0),
+        _a('groupname', 'string'),
+    ],
+}
+
+_DOCS = {
+    'xadd': (
+        'Appends a new entry to a stream',
+        'O(1) when adding a new entry, O(N) when trimming where N being the number of entries '
+        'evicted.',
+        [
+            ('6.2.0', 'Added the `NOMKSTREAM` option, `MINID` trimming strategy and the `LIMIT` '
+                    'option.'),
+            ('7.0.0', 'Added support for the `<ms>-*` explicit ID form.'),
+        ],
+    ),
+    'xtrim': (
+        "Trims the stream to (approximately if '~' is passed) a certain size",
+        'O(N), with N being the number of evicted entries. Constant times are very small '
+        'however, since entries are organized in macro nodes containing multiple entries that '
+        'can be released with a single deallocation.',
+        [
+            ('6.2.0', 'Added the `MINID` trimming strategy and the `LIMIT` option.'),
+        ],
+    ),
+    'xdel': (
+        'Removes the specified entries from the stream. Returns the number of items actually '
+        'deleted, that may be different from the number of IDs passed in case certain IDs do '
+        'not exist.',
+        'O(1) for each single item to delete in the stream, regardless of the stream size.',
+        None,
+    ),
+    'xlen': (
+        'Return the number of entries in a stream',
+        'O(1)',
+        None,
+    ),
+    'xrange': (
+        'Return a range of elements in a stream, with IDs matching the specified IDs interval',
+        'O(N) with N being the number of elements being returned. If N is constant (e.g. '
+        'always asking for the first 10 elements with COUNT), you can consider it O(1).',
+        [
+            ('6.2.0', 'Added exclusive ranges.'),
+        ],
+    ),
+    'xrevrange': (
+        'Return a range of elements in a stream, with IDs matching the specified IDs interval, '
+        'in reverse order (from greater to smaller IDs) compared to XRANGE',
+        'O(N) with N being the number of elements returned. If N is constant (e.g. always '
+        'asking for the first 10 elements with COUNT), you can consider it O(1).',
+        [
+            ('6.2.0', 'Added exclusive ranges.'),
+        ],
+    ),
+    'xread': (
+        'Return never seen elements in multiple streams, with IDs greater than the ones '
+        'reported by the caller for each stream. Can block.',
+        'For each stream mentioned: O(N) with N being the number of elements being returned, '
+        'it means that XREAD-ing with a fixed COUNT is O(1). Note that when the BLOCK option '
+        'is used, XADD will pay O(M) time in order to serve the M clients blocked on the '
+        'stream getting new data.',
+        None,
+    ),
+    'xreadgroup': (
+        'Return new entries from a stream using a consumer group, or access the history of the '
+        'pending entries for a given consumer. Can block.',
+        'For each stream mentioned: O(M) with M being the number of elements returned. If M is '
+        'constant (e.g. always asking for the first 10 elements with COUNT), you can consider '
+        'it O(1). On the other side when XREADGROUP blocks, XADD will pay the O(N) time in '
+        'order to serve the N clients blocked on the stream getting new data.',
+        None,
+    ),
+    'xack': (
+        'Marks a pending message as correctly processed, effectively removing it from the '
+        'pending entries list of the consumer group. Return value of the command is the number '
+        'of messages successfully acknowledged, that is, the IDs we were actually able to '
+        'resolve in the PEL.',
+        'O(1) for each message ID processed.',
+        None,
+    ),
+    'xpending': (
+        'Return information and entries from a stream consumer group pending entries list, '
+        'that are messages fetched but never acknowledged.',
+        'O(N) with N being the number of elements returned, so asking for a small fixed number '
+        'of entries per call is O(1). O(M), where M is the total number of entries scanned '
+        'when used with the IDLE filter. When the command returns just the summary and the '
+        'list of consumers is small, it runs in O(1) time; otherwise, an additional O(N) time '
+        'for iterating every consumer.',
+        [
+            ('6.2.0', 'Added the `IDLE` option and exclusive range intervals.'),
+        ],
+    ),
+    'xclaim': (
+        'Changes (or acquires) ownership of a message in a consumer group, as if the message '
+        'was delivered to the specified consumer.',
+        'O(log N) with N being the number of messages in the PEL of the consumer group.',
+        None,
+    ),
+    'xautoclaim': (
+        'Changes (or acquires) ownership of messages in a consumer group, as if the messages '
+        'were delivered to the specified consumer.',
+        'O(1) if COUNT is small.',
+        [
+            ('7.0.0', 'Added an element to the reply array, containing deleted entries the '
+                    'command cleared from the PEL'),
+        ],
+    ),
+    'xsetid': (
+        'An internal command for replicating stream values',
+        'O(1)',
+        [
+            ('7.0.0', 'Added the `entries_added` and `max_deleted_entry_id` arguments.'),
+        ],
+    ),
+    'xgroup|create': (
+        'Create a consumer group.',
+        'O(1)',
+        [
+            ('7.0.0', 'Added the `entries_read` named argument.'),
+        ],
+    ),
+    'xgroup|setid': (
+        'Set a consumer group to an arbitrary last delivered ID value.',
+        'O(1)',
+        [
+            ('7.0.0', 'Added the optional `entries_read` argument.'),
+        ],
+    ),
+    'xgroup|destroy': (
+        'Destroy a consumer group.',
+        "O(N) where N is the number of entries in the group's pending entries list (PEL).",
+        None,
+    ),
+    'xgroup|createconsumer': (
+        'Create a consumer in a consumer group.',
+        'O(1)',
+        None,
+    ),
+    'xgroup|delconsumer': (
+        'Delete a consumer from a consumer group.',
+        'O(1)',
+        None,
+    ),
+    'xgroup|help': (
+        'Show helpful text about the different subcommands',
+        'O(1)',
+        None,
+    ),
+    'xinfo|stream': (
+        'Get information about a stream',
+        'O(1)',
+        [
+            ('6.0.0', 'Added the `FULL` modifier.'),
+            ('7.0.0', 'Added the `max-deleted-entry-id`, `entries-added`, '
+                    '`recorded-first-entry-id`, `entries-read` and `lag` fields'),
+        ],
+    ),
+    'xinfo|groups': (
+        'List the consumer groups of a stream',
+        'O(1)',
+        [
+            ('7.0.0', 'Added the `entries-read` and `lag` fields'),
+        ],
+    ),
+    'xinfo|consumers': (
+        'List the consumers in a consumer group',
+        'O(1)',
+        None,
+    ),
+    'xinfo|help': (
+        'Show helpful text about the different subcommands',
+        'O(1)',
+        None,
+    ),
+}
+
+
+
+
+def _document() -> None:
+    for name, (summary, complexity, history) in _DOCS.items():
+        cmd = registry.BY_NAME[name]
+        cmd.summary = summary
+        cmd.complexity = complexity
+        if history:
+            cmd.history = [list(h) for h in history]
+        cmd.doc_args = _DOC_ARGS.get(name, [])
+    for name, spec in _KEY_SPECS.items():
+        registry.BY_NAME[name].key_specs = [spec]
+    for name in ("xgroup", "xinfo"):
+        registry.BY_NAME[name].complexity = "Depends on subcommand."
+
+
+_document()
 
 __all__ = ["fmt_id", "parse_id", "parse_strict_id"]

@@ -1,7 +1,7 @@
 """The stream value: entries in ID order, consumer groups and their pending entries lists.
 
 IDs are 128-bit ints (``ms << 64 | seq``): comparing, incrementing and bisecting them is plain
-int work. Entries live in two parallel arrays, ``ids`` and ``vals`` (the field/value list, or
+int work. Entries live in two parallel arrays, ``ids`` and ``vals`` (the field/value tuple, or
 ``None`` for a deleted entry): an append is two list appends, finding an ID or the start of a
 range is a bisect. The arrays start at ``head``; trimming from the front moves ``head`` and the
 dead prefix is cut off now and then (amortised O(1) per trimmed entry).
@@ -12,10 +12,10 @@ only, XADD/XTRIM propagate the result, XINFO reports the node count. So the same
 here as slot ranges with their live/deleted counts and the listpack size Redis would compute,
 and trimming follows Redis's streamTrim step by step.
 
-For persistence: :meth:`Stream.entries` yields ``(id, fields)``; ``last_id``, ``entries_added``,
-``max_deleted_id``, ``first_id`` are plain ints; ``groups`` maps a name to a :class:`Group`
-(``last_id``, ``entries_read``, ``pel`` ID -> :class:`Nack`, ``consumers`` name ->
-:class:`Consumer` with ``seen_time`` and its own ``pel``); :meth:`Stream.load_entry` and
+For persistence: :meth:`Stream.entries` yields ``(id, (field, value, ...))``; ``last_id``,
+``entries_added``, ``max_deleted_id``, ``first_id`` are plain ints; ``groups`` maps a name to a
+:class:`Group` (``last_id``, ``entries_read``, ``pel`` ID -> :class:`Nack`, ``consumers`` name
+-> :class:`Consumer` with ``seen_time`` and its own ``pel``); :meth:`Stream.load_entry` and
 :meth:`Stream.add_group` rebuild one.
 """
 
@@ -214,7 +214,7 @@ class Stream:
         return b"stream"
 
     def copy(self) -> Stream:
-        """A deep copy (COPY): entries are immutable lists and are shared."""
+        """A deep copy (COPY); entries are immutable tuples and are shared."""
         s = Stream()
         self._compact()
         s.ids = self.ids[:]
@@ -246,11 +246,11 @@ class Stream:
                     cons.pel[i] = n
         return s
 
-    def debug_digest(self) -> bytes:
-        """DEBUG DIGEST-VALUE as Redis 7.0 computes it (xorObjectDigest): the type, then each
-        entry's ``ms.seq`` and its fields and values mixed in order. Groups are not part of
-        it in Redis either."""
-        d = _mix(bytes(20), b"\x00\x00\x00\x06")  # OBJ_STREAM
+    def debug_digest(self, digest: bytes = bytes(20)) -> bytes:
+        """DEBUG DIGEST(-VALUE) as Redis 7.0 computes it (xorObjectDigest), from ``digest``:
+        the type, then each entry's ``ms.seq`` and its fields and values mixed in order.
+        Redis leaves consumer groups out of it, and so do we (equal to a redis-server's)."""
+        d = _mix(digest, b"\x00\x00\x00\x06")  # OBJ_STREAM
         for i, fv in self.entries():
             d = _mix(d, b"%d.%d" % (i >> 64, i & MASK64))
             for x in fv:
@@ -260,7 +260,7 @@ class Stream:
     # -- reading -----------------------------------------------------------------------------
 
     def entries(self):
-        """Every entry in ID order as ``(id, [field, value, ...])``."""
+        """Every entry in ID order as ``(id, (field, value, ...))``."""
         vals = self.vals
         ids = self.ids
         for i in range(self.head, len(ids)):
@@ -387,51 +387,61 @@ class Stream:
             return now_ms << 64
         return last + 1
 
-    def append(self, i: int, fv: list, max_bytes: int, max_entries: int) -> None:
-        """Add entry ``i`` (greater than last_id, checked by the caller), as streamAppendItem."""
+    def append(self, i: int, fv: tuple, max_bytes: int, max_entries: int, tot: int = -1):
+        """Add entry ``i`` (greater than last_id, checked by the caller), as streamAppendItem.
+
+        ``fv`` is the tuple of fields and values (a tuple of bytes is not tracked by the
+        garbage collector, which matters with millions of entries); ``tot`` their total
+        length if the caller has it."""
         nodes = self.nodes
+        if nodes and nodes[-1].removed:
+            self._drop_removed_tail()
         ids = self.ids
-        node = nodes[-1] if nodes else None
+        nf = len(fv) >> 1
+        node = nodes[-1] if len(nodes) > self.nhead else None
         if node is not None:
-            if node.removed or node.end != len(ids):
+            # Start a new node when the listpack would be too big or has enough entries.
+            live = node.live
+            dead = node.deleted
+            if max_bytes <= 0 or max_bytes > LISTPACK_MAX_SIZE:
+                max_bytes = LISTPACK_MAX_SIZE
+            if tot < 0:
+                tot = sum(map(len, fv))
+            lp_bytes = (node.size + (2 if live < 128 else int_size(live))
+                        + (2 if dead < 128 else int_size(dead)))
+            if (lp_bytes + tot >= max_bytes or (max_entries and live + dead >= max_entries)
+                    or node.end != len(ids)):
                 node = None
-            else:
-                if max_bytes <= 0 or max_bytes > LISTPACK_MAX_SIZE:
-                    max_bytes = LISTPACK_MAX_SIZE
-                lp_bytes = node.size + int_size(node.live) + int_size(node.deleted)
-                if len(fv) == 2:
-                    tot = len(fv[0]) + len(fv[1])
-                else:
-                    tot = sum(map(len, fv))
-                if lp_bytes + tot >= max_bytes:
-                    node = None
-                elif max_entries and node.live + node.deleted >= max_entries:
-                    node = None
         if ids and i <= ids[-1]:
             self._clamp_tail(i)
-        nf = len(fv) >> 1
-        fields = fv[0::2] if nf != 1 else (fv[0],)
         if node is None:
-            node = _Node(len(ids), i, tuple(fields))
+            node = _Node(len(ids), i, fv[0::2])
             nodes.append(node)
             self.nstarts.append(node.start)
             same = True
         else:
             mf = node.fields
-            same = len(mf) == nf and (mf[0] == fv[0] if nf == 1 else tuple(fields) == mf)
-        # flags, ms and seq deltas, [count, fields], values, lp-count
-        master = node.master
-        size = 2 + int_size(_i64((i >> 64) - (master >> 64))) + int_size(
-            _i64((i & MASK64) - (master & MASK64))
-        )
+            same = len(mf) == nf and (mf[0] == fv[0] if nf == 1 else mf == fv[0::2])
+        # The entry's listpack elements: flags, ms and seq deltas from the node's master ID,
+        # [field count, fields], values, lp-count.
+        m = node.master
+        d = (i >> 64) - (m >> 64)
+        size = 4 if d < 128 else 2 + int_size(_i64(d))
+        d = (i & MASK64) - (m & MASK64)
+        size += 2 if 0 <= d < 128 else int_size(_i64(d))
         if nf == 1:
-            size += str_size(fv[1])
+            v = fv[1]
+            n = len(v)
+            if n < 64 and (not n or not (47 < v[0] < 58 or v[0] == 45)):
+                size += n + 2
+            else:
+                size += str_size(v)
         else:
             size += sum(map(str_size, fv[1::2]))
         if same:
             size += int_size(nf + 3)
         else:
-            size += int_size(nf) + sum(map(str_size, fields)) + int_size(2 * nf + 4)
+            size += int_size(nf) + sum(map(str_size, fv[0::2])) + int_size(2 * nf + 4)
         node.size += size
         node.live += 1
         node.end += 1
@@ -442,6 +452,18 @@ class Stream:
         self.last_id = i
         if self.length == 1:
             self.first_id = i
+
+    def _drop_removed_tail(self) -> None:
+        """The last nodes were emptied by XDEL: forget their slots, so the last node left is
+        the tail again (Redis appends to it if it has room)."""
+        nodes = self.nodes
+        while len(nodes) > self.nhead and nodes[-1].removed:
+            n = nodes.pop()
+            self.nstarts.pop()
+            self.dead -= n.end - n.start
+        end = nodes[-1].end if len(nodes) > self.nhead else self.head
+        del self.ids[end:]
+        del self.vals[end:]
 
     def _clamp_tail(self, i: int) -> None:
         """After XSETID moved last_id back over deleted entries, an append would break the
@@ -643,10 +665,10 @@ class Stream:
 
     # -- loading (RDB) -----------------------------------------------------------------------
 
-    def load_entry(self, i: int, fv: list, max_bytes: int = 4096, max_entries: int = 100):
+    def load_entry(self, i: int, fv, max_bytes: int = 4096, max_entries: int = 100):
         """Append an entry while loading (IDs in order); metadata is set by the loader."""
         added = self.entries_added
-        self.append(i, fv, max_bytes, max_entries)
+        self.append(i, tuple(fv), max_bytes, max_entries)
         self.entries_added = added
 
     def add_group(self, name: bytes, last_id: int, entries_read: int) -> Group:

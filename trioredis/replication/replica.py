@@ -351,4 +351,7 @@ def load_snapshot(server, data: bytes) -> None:
     """Load a full-sync RDB payload into the (already flushed) keyspace."""
     from ..persistence import rdb
 
-    rdb.load_bytes(server, data)
+    try:
+        rdb.load_bytes(server, data)
+    except rdb.RDBError as e:
+        raise LinkError(f"Failed trying to load the MASTER synchronization DB from socket: {e}")
