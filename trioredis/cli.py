@@ -106,6 +106,40 @@ def server(
     raise typer.Exit(run(cfg))
 
 
+@app.command("check-rdb")
+def check_rdb(file: str = typer.Argument(..., help="the RDB file to check")) -> None:
+    """Check an RDB file: what it holds (keys per db and type, aux fields), or where it is
+    broken (offset and reason). Exit code 0 when it loads, 1 otherwise."""
+    from .persistence import rdb
+
+    try:
+        with open(file, "rb") as f:
+            data = f.read()
+    except OSError as e:
+        typer.echo(f"Cannot open {file}: {e.strerror}", err=True)
+        raise typer.Exit(1)
+    ok, lines = rdb.check(data)
+    typer.echo(f"[info] Checking RDB file {file}")
+    for line in lines:
+        typer.echo(line)
+    raise typer.Exit(0 if ok else 1)
+
+
+@app.command("check-aof")
+def check_aof(
+    path: str = typer.Argument(..., help="an AOF manifest, an AOF directory, or one AOF file"),
+    fix: bool = typer.Option(False, "--fix", help="truncate to the last valid command"),
+) -> None:
+    """Check an append-only file like redis-check-aof: valid, or where a truncated or corrupt
+    command starts; --fix truncates the last file there. Exit code 0 when valid (or fixed)."""
+    from .persistence import aof
+
+    code, lines = aof.check(path, fix)
+    for line in lines:
+        typer.echo(line)
+    raise typer.Exit(code)
+
+
 def run(cfg: Config) -> int:
     """Run until SIGINT/SIGTERM or SHUTDOWN; returns the process exit code."""
     log = Logger(cfg["loglevel"], cfg["logfile"])

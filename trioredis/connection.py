@@ -207,6 +207,11 @@ class Connection:
             await checkpoint()
 
     async def _flush(self) -> None:
+        hook = self.server.before_flush
+        if hook is not None:
+            wait = hook()  # the AOF: replies go out only after what they acknowledge is logged
+            if wait is not None:
+                await wait
         if self.draining:
             await self.drained.wait()
             if not self.outq:

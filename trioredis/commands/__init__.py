@@ -14,9 +14,15 @@ MODULES = (
     "zsets",
     "geo",
     "streams",
+    "sort",
+    "hyperloglog",
     "transactions",
     "pubsub",
+    "persistence",
+    "aof",
     "replication",
+    "cluster",
+    "sentinel",
 )
 
 for _name in MODULES:

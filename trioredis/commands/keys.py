@@ -661,6 +661,7 @@ def flushdb(c, argv):
     db = c.db
     db.touch_all_watched()
     n = db.clear()
+    db.signal_all_blocking()  # blocked XREADGROUP clients learn their key is gone (7.0)
     c.server.dirty += n or 1  # propagated even when empty, as Redis forces it
     c.server.run_hooks("flushdb", c, db.id)
     return OK

@@ -26,10 +26,21 @@ def format_double(value: float) -> bytes:
 
 
 def error_line(message: str) -> bytes:
-    # Newlines would break the protocol; Redis turns them into spaces too.
+    """``-message\\r\\n``. Newlines would break the protocol; Redis turns them into spaces too.
+
+    Raw bytes that are not UTF-8 may ride in ``message`` as surrogate escapes
+    (``b.decode("utf-8", "surrogateescape")``) and go out as the very bytes Redis would send.
+    """
     if "\r" in message or "\n" in message:
         message = message.replace("\r", " ").replace("\n", " ")
-    return b"-" + message.encode("utf-8", "replace") + b"\r\n"
+    try:
+        data = message.encode()
+    except UnicodeEncodeError:
+        try:
+            data = message.encode("utf-8", "surrogateescape")
+        except UnicodeEncodeError:
+            data = message.encode("utf-8", "replace")
+    return b"-" + data + b"\r\n"
 
 
 def encode2(r) -> bytes:

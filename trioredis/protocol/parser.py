@@ -1,37 +1,54 @@
-"""Sans-I/O request parser: bytes in, lists of arguments out.
+"""Sans-I/O request parser: bytes in, lists of arguments out, with Redis 7.0's exact errors.
 
-``hiredis.Reader`` does the work on the fast path. A reference parser in Python, written after
-Redis's ``processMultibulkBuffer``/``processInlineBuffer``, takes over where hiredis cannot
-help: inline requests (telnet, ``redis-cli`` pipes), requests hiredis rejects or accepts but
-Redis does not (nested arrays, integers, nil bulks), and the header limits
-(``proto-max-bulk-len``, the multibulk length, unauthenticated limits) that must be refused from
-the header rather than after the payload has been buffered.
+Two parsers share the stream:
 
-The parser keeps the bytes fed since the stream was last at a request boundary, so the Python
-parser can always restart from a known boundary.
+* **hiredis** (fast path) parses runs of *complete* multibulk requests. It must never see a
+  request that Redis would read differently, and never keep a half-read aggregate whose
+  header announces millions of elements: hiredis preallocates that list, and freeing it later
+  stalls the event loop for seconds (``*2147483647\\r\\n`` alone costs ~6 s, a count of
+  4294967295 raises MemoryError, and 1024 nested ``*99999`` headers cost ~1 s). So a run goes
+  to hiredis only when a cheap scan finds no ``*`` followed by 4+ digits (a request of 1000+
+  arguments takes the Python path) and none of the type bytes hiredis accepts but Redis refuses
+  (``+ ( =`` read as strings, ``~ > |`` aggregates), no single bulk can exceed
+  ``proto-max-bulk-len``, and a sentinel fed after the run comes back alone, proving the run
+  ended on a request boundary.
+* **Python** (reference path), written after Redis's ``processMultibulkBuffer`` and
+  ``processInlineBuffer``, parses everything else: inline requests, the partial request at
+  the end of a read (so header limits are checked the moment a header is complete, as Redis
+  does), unauthenticated clients, and any run hiredis was not given or gave back. It keeps its
+  state between reads; a large bulk arriving over many reads is collected in a list of chunks,
+  so the cost stays linear.
+
+Each read's run is split at the last ``\\r\\n*`` (the likely start of the last request): the
+complete requests before it go to hiredis in one call, the tail (often a partial request)
+in a second; whatever hiredis does not take back cleanly is re-parsed by Python from the
+start of that run, which is always a known request boundary.
 """
 
 from __future__ import annotations
+
+import re
 
 import hiredis
 
 INLINE_MAX = 64 * 1024  # PROTO_INLINE_MAX_SIZE
 INT_MAX = 2**31 - 1
+LLONG_MAX = 2**63 - 1
 UNAUTH_MAX_ARGS = 10
 UNAUTH_MAX_BULK = 16384
-# Pending (incomplete) request sizes at which the Python parser inspects the headers.
-CHECK_PENDING_AUTH = 64 * 1024
-CHECK_PENDING_UNAUTH = 0
-# Realign at least this often when the stream never ends on a request boundary.
-RETAIN_MAX = 4 * 1024 * 1024
 
-_ESCAPES = {
-    ord("n"): 10,
-    ord("r"): 13,
-    ord("t"): 9,
-    ord("b"): 8,
-    ord("a"): 7,
-}
+# A multibulk count of 1000 or more: never let hiredis preallocate it. hiredis nests at most
+# 1024 deep, so a run it refuses can leave at most ~1M list slots to free (a few ms).
+_BIG_COUNT = re.compile(rb"\*[1-9][0-9]{3}").search
+# The same check and the type bytes, in one call: cheaper on short runs, slower on long ones.
+_UNSAFE = re.compile(rb"[+(=~>|]|\*[1-9][0-9]{3}").search
+_SPECIAL = re.compile(rb"[+(=~>|*]").search
+_SMALL = 512  # runs up to this long take the one-call safety check
+# Fed after a run: hiredis returns b"S" as the last reply only if the run ended on a boundary.
+_SENTINEL = b"+S\r\n"
+_SPACE = b" \t\n\v\f\r"  # C isspace()
+_TOKEN_END = b" \n\r\t"  # what ends an unquoted token in sdssplitargs ('\0' ends the line)
+_ESCAPES = {ord("n"): 10, ord("r"): 13, ord("t"): 9, ord("b"): 8, ord("a"): 7}
 _HEX = b"0123456789abcdefABCDEF"
 
 
@@ -40,7 +57,7 @@ class ParseError(Exception):
 
 
 def _string2ll(s: bytes):
-    """Redis's strict ``string2ll``: no sign but '-', no leading zeros, no spaces."""
+    """Redis's strict ``string2ll``: optional '-', no leading zeros, no spaces, 64-bit range."""
     n = len(s)
     if n == 0 or n > 20:
         return None
@@ -48,33 +65,64 @@ def _string2ll(s: bytes):
         return 0
     neg = s[0] == 45
     digits = s[1:] if neg else s
-    if not digits or not (49 <= digits[0] <= 57):
+    if not digits or not (49 <= digits[0] <= 57) or not digits.isdigit():
         return None
-    for c in digits:
-        if not 48 <= c <= 57:
-            return None
     v = int(digits)
-    return -v if neg else v
+    if neg:
+        return -v if v <= LLONG_MAX + 1 else None
+    return v if v <= LLONG_MAX else None
+
+
+def _find(buf: bytes, char: bytes, pos: int) -> int:
+    """``strchr(buf + pos, char)`` on a NUL-terminated buffer: a NUL byte ends the search."""
+    i = buf.find(char, pos)
+    if i > pos and buf.find(b"\0", pos, i) >= 0:
+        return -1
+    return i
+
+
+def _last_start(buf: bytes, pos: int) -> int:
+    """Index of the last '*' after ``pos`` that follows a CRLF, or -1: where the last request
+    of a pipelined read most likely starts. Single-byte reverse search is memrchr-fast."""
+    rfind = buf.rfind
+    i = rfind(b"*", pos + 2)
+    tries = 0
+    while i > 0 and (buf[i - 1] != 10 or buf[i - 2] != 13):
+        tries += 1
+        if tries > 8:  # many '*' in payloads: search for the whole pattern instead
+            i = rfind(b"\r\n*", pos, i)
+            return i + 2 if i >= 0 else -1
+        i = rfind(b"*", pos + 2, i)
+    return i
 
 
 def split_inline(line: bytes) -> list[bytes]:
-    """Split an inline request like Redis's ``sdssplitargs``; ParseError on bad quotes."""
-    if b'"' not in line and b"'" not in line:
-        return line.split()
+    """Split a line like Redis's ``sdssplitargs``; ParseError("unbalanced quotes ...").
+
+    Quotes may start mid-token (``a"b c"`` is one argument ``ab c``); a closing quote must be
+    followed by whitespace or the end; ``\\xHH`` and ``\\n \\r \\t \\b \\a`` escapes work in
+    double quotes, only ``\\'`` in single quotes. Leading blanks are C ``isspace`` (``\\v`` and
+    ``\\f`` too) but only space, tab, CR and LF end an unquoted token; a NUL ends the line.
+    """
+    z = line.find(b"\0")
+    if z >= 0:
+        line = line[:z]
     args: list[bytes] = []
     i, n = 0, len(line)
     while True:
-        while i < n and line[i] in b" \n\r\t\v\f":
+        while i < n and line[i] in _SPACE:
             i += 1
         if i >= n:
             return args
         cur = bytearray()
         inq = insq = False
         while True:
-            if inq:
-                if i >= n:
+            if i >= n:
+                if inq or insq:
                     raise ParseError("unbalanced quotes in request")
-                c = line[i]
+                break
+            c = line[i]
+            if inq:
                 if (
                     c == 92
                     and i + 3 < n
@@ -88,129 +136,52 @@ def split_inline(line: bytes) -> list[bytes]:
                     i += 1
                     cur.append(_ESCAPES.get(line[i], line[i]))
                 elif c == 34:
-                    if i + 1 < n and line[i + 1] not in b" \n\r\t\v\f":
+                    if i + 1 < n and line[i + 1] not in _SPACE:
                         raise ParseError("unbalanced quotes in request")
                     i += 1
                     break
                 else:
                     cur.append(c)
             elif insq:
-                if i >= n:
-                    raise ParseError("unbalanced quotes in request")
-                c = line[i]
                 if c == 92 and i + 1 < n and line[i + 1] == 39:
                     i += 1
                     cur.append(39)
                 elif c == 39:
-                    if i + 1 < n and line[i + 1] not in b" \n\r\t\v\f":
+                    if i + 1 < n and line[i + 1] not in _SPACE:
                         raise ParseError("unbalanced quotes in request")
                     i += 1
                     break
                 else:
                     cur.append(c)
+            elif c in _TOKEN_END:
+                i += 1
+                break
+            elif c == 34:
+                inq = True
+            elif c == 39:
+                insq = True
             else:
-                if i >= n:
-                    break
-                c = line[i]
-                if c in b" \n\r\t\v\f":
-                    break
-                if c == 34:
-                    inq = True
-                elif c == 39:
-                    insq = True
-                else:
-                    cur.append(c)
+                cur.append(c)
             i += 1
         args.append(bytes(cur))
 
 
-def parse_python(buf: bytes, pos: int, authenticated: bool, max_bulk: int):
-    """Parse whole requests from ``buf[pos:]`` the way Redis does.
-
-    Returns ``(requests, pos)`` where ``pos`` is where the first incomplete request starts.
-    Raises ParseError with the requests parsed before the error attached as ``.requests``.
-    """
-    out: list[list[bytes]] = []
-    n = len(buf)
-    try:
-        while pos < n:
-            if buf[pos] == 42:  # '*'
-                nl = buf.find(b"\r", pos)
-                if nl < 0 or nl + 1 >= n:
-                    if n - pos > INLINE_MAX:
-                        raise ParseError("too big mbulk count string")
-                    break
-                count = _string2ll(buf[pos + 1 : nl])
-                if count is None or count > INT_MAX:
-                    raise ParseError("invalid multibulk length")
-                if not authenticated and count > UNAUTH_MAX_ARGS:
-                    raise ParseError("unauthenticated multibulk length")
-                p = nl + 2
-                if count <= 0:
-                    pos = p
-                    continue
-                args = []
-                complete = True
-                for _ in range(count):
-                    if p >= n:
-                        complete = False
-                        break
-                    if buf[p] != 36:  # '$'
-                        raise ParseError("expected '$', got '%s'" % chr(buf[p]))
-                    nl = buf.find(b"\r", p)
-                    if nl < 0 or nl + 1 >= n:
-                        if n - p > INLINE_MAX:
-                            raise ParseError("too big bulk count string")
-                        complete = False
-                        break
-                    ln = _string2ll(buf[p + 1 : nl])
-                    if ln is None or ln < 0 or ln > max_bulk:
-                        raise ParseError("invalid bulk length")
-                    if not authenticated and ln > UNAUTH_MAX_BULK:
-                        raise ParseError("unauthenticated bulk length")
-                    p = nl + 2
-                    if p + ln + 2 > n:
-                        complete = False
-                        break
-                    args.append(buf[p : p + ln])
-                    p += ln + 2
-                if not complete:
-                    break
-                out.append(args)
-                pos = p
-            else:
-                nl = buf.find(b"\n", pos)
-                if nl < 0:
-                    if n - pos > INLINE_MAX:
-                        raise ParseError("too big inline request")
-                    break
-                line = buf[pos:nl]
-                if line.endswith(b"\r"):
-                    line = line[:-1]
-                pos = nl + 1
-                args = split_inline(line)
-                if args:
-                    out.append(args)
-    except ParseError as e:
-        e.requests = out
-        raise
-    return out, pos
-
-
 class RequestParser:
-    """Feed it bytes with :meth:`feed`; it returns the complete requests.
+    """Feed it bytes with :meth:`feed`; it returns the complete requests, in order.
 
-    After a protocol error :attr:`error` holds Redis's message; the requests before the error
-    were still returned and should be executed before the error reply is sent.
+    After a protocol error :attr:`error` holds Redis's message (``ERR Protocol error: ...``);
+    the requests before the bad bytes were still returned and are executed before the error
+    reply is sent and the connection closed. Later feeds return nothing.
     """
 
     __slots__ = (
         "_reader",
-        "_retained",
-        "_retained_len",
-        "_delivered",
-        "_pybuf",
-        "_check_at",
+        "_q",
+        "_mb",
+        "_bl",
+        "_args",
+        "_chunks",
+        "_have",
         "authenticated",
         "max_bulk",
         "error",
@@ -218,126 +189,209 @@ class RequestParser:
 
     def __init__(self, max_bulk: int = 512 * 1024 * 1024, authenticated: bool = True):
         self._reader = hiredis.Reader()
-        self._retained: list[bytes] = []  # chunks fed to hiredis since the last boundary
-        self._retained_len = 0
-        self._delivered = 0  # requests hiredis returned since the last boundary
-        self._pybuf = b""  # unparsed bytes while the Python parser holds the stream
+        # Python parser state, as Redis's client fields:
+        self._q = b""  # unparsed bytes (qb_pos onwards)
+        self._mb = 0  # multibulklen: elements still to read of the current request
+        self._bl = -1  # bulklen: length of the bulk being read, -1 before its header
+        self._args: list[bytes] = []
+        self._chunks: list[bytes] = []  # a large bulk's payload, collected across reads
+        self._have = 0
         self.max_bulk = max_bulk
         self.authenticated = authenticated
-        self._check_at = CHECK_PENDING_AUTH if authenticated else CHECK_PENDING_UNAUTH
         self.error: str | None = None
-
-    def feed(self, data: bytes) -> list:
-        if self._pybuf or (not self._retained and data[0] != 42):
-            return self._feed_python(self._pybuf + data, 0)
-        reader = self._reader
-        reader.feed(data)
-        out = []
-        raw = 0  # every request hiredis returned, empty ones included
-        last = None
-        try:
-            while True:
-                req = reader.gets()
-                if req is False:
-                    break
-                raw += 1
-                last = req
-                if req.__class__ is not list or not req:
-                    continue  # '*0' and '*-1' are ignored, as Redis does
-                for a in req:
-                    if a.__class__ is not bytes:
-                        raise hiredis.ProtocolError
-                if not self.authenticated and (
-                    len(req) > UNAUTH_MAX_ARGS or max(map(len, req)) > UNAUTH_MAX_BULK
-                ):
-                    raise hiredis.ProtocolError
-                out.append(req)
-        except hiredis.ProtocolError:
-            return self._recover(data)
-        # hiredis's has_data() is False also when a request is half parsed with its buffer
-        # used up (the chunk ended after "*3\r\n$3\r\nSET\r\n"), so a boundary is where the
-        # chunk ends with the last complete request (clients encode requests one way only).
-        if reader.has_data() or not raw or not data.endswith(_encoded(last)):
-            self._retained.append(data)
-            self._retained_len += len(data)
-            self._delivered += raw
-            if reader.len() > self._check_at or self._retained_len > RETAIN_MAX:
-                self._check_pending()
-                if self.error:
-                    return out
-        elif self._retained:
-            self._retained.clear()
-            self._retained_len = 0
-            self._delivered = 0
-            self._check_at = CHECK_PENDING_AUTH if self.authenticated else CHECK_PENDING_UNAUTH
-        else:
-            self._delivered = 0
-        return out
-
-    def _check_pending(self) -> None:
-        """Inspect the incomplete request's headers with the Python parser and realign."""
-        buf = b"".join(self._retained)
-        pos = _advance(buf, 0, self._delivered)
-        try:
-            # At the start of the pending request: check its headers as far as they go.
-            parse_python(buf, pos, self.authenticated, self.max_bulk)
-        except ParseError as e:
-            self.error = "ERR Protocol error: " + str(e)
-            return
-        tail = buf[pos:]
-        self._retained = [tail]
-        self._retained_len = len(tail)
-        self._delivered = 0
-        self._check_at = max(self._check_at, self._reader.len() * 2)
-
-    def _recover(self, data: bytes) -> list:
-        """hiredis refused the stream, or gave what Redis would refuse: let Python decide."""
-        buf = b"".join(self._retained) + data
-        skip = self._delivered
-        self._reset_fast()
-        return self._feed_python(buf, _advance(buf, 0, skip))
-
-    def _feed_python(self, buf: bytes, pos: int) -> list:
-        try:
-            out, pos = parse_python(buf, pos, self.authenticated, self.max_bulk)
-        except ParseError as e:
-            self.error = "ERR Protocol error: " + str(e)
-            self._pybuf = b""
-            return e.requests
-        rest = buf[pos:]
-        if rest and rest[0] == 42:
-            # Back on a multibulk boundary: hand the rest to hiredis.
-            self._pybuf = b""
-            out.extend(self.feed(rest))
-        else:
-            self._pybuf = rest
-        return out
-
-    def _reset_fast(self) -> None:
-        self._reader = hiredis.Reader()
-        self._retained = []
-        self._retained_len = 0
-        self._delivered = 0
 
     def set_authenticated(self, value: bool) -> None:
         self.authenticated = value
-        self._check_at = CHECK_PENDING_AUTH if value else CHECK_PENDING_UNAUTH
 
+    def feed(self, data: bytes) -> list:
+        """Parse ``data`` (any split of the stream); returns the requests it completed."""
+        if self._mb or self._q:
+            if self.error is not None:
+                return []
+            return self._resume(data)
+        if not data or self.error is not None:
+            return []
+        if data[0] == 42 and self.authenticated:
+            return self._fast(data, 0)
+        return self._python(data, 0, True)
 
-def _encoded(req) -> bytes:
-    """The canonical RESP encoding of a request as hiredis returned it."""
-    if req is None:
-        return b"*-1\r\n"
-    return b"*%d\r\n" % len(req) + b"".join([b"$%d\r\n%s\r\n" % (len(a), a) for a in req])
+    # -- fast path ---------------------------------------------------------------------------
 
+    def _fast(self, buf: bytes, pos: int) -> list:
+        """Parse ``buf[pos:]``, which starts on a request boundary with '*'."""
+        out: list = []
+        end = len(buf)
+        if end - pos > _SMALL:
+            # Split at the likely start of the last request: whole requests, then the tail.
+            i = _last_start(buf, pos)
+            if i > 0:
+                if not self._hiredis(buf, pos, i, out):
+                    return self._python(buf, pos, False)
+                pos = i
+        # A tail that does not end in CRLF is almost surely a partial request: skip hiredis.
+        if buf[end - 1] != 10 or not self._hiredis(buf, pos, end, out):
+            out.extend(self._python(buf, pos, False))
+        return out
 
-def _advance(buf: bytes, pos: int, count: int) -> int:
-    """Skip ``count`` multibulk requests that hiredis already returned; returns the new pos."""
-    for _ in range(count):
-        nl = buf.find(b"\r", pos)
-        n = _string2ll(buf[pos + 1 : nl]) or 0
-        pos = nl + 2
-        for _ in range(max(n, 0)):
-            nl = buf.find(b"\r", pos)
-            pos = nl + 2 + _string2ll(buf[pos + 1 : nl]) + 2
-    return pos
+    def _hiredis(self, buf: bytes, start: int, end: int, out: list) -> bool:
+        """Let hiredis parse ``buf[start:end]``: True if it took exactly whole requests."""
+        if end - start > self.max_bulk:
+            return False  # it may hold a bulk Redis refuses
+        if end - start <= _SMALL:
+            # Usually one request: its own '*' (count < 1000) is the only special byte.
+            if (
+                _SPECIAL(buf, start + 1, end) is not None
+                or buf.find(b"\r", start + 2, start + 5) < 0
+            ) and _UNSAFE(buf, start, end) is not None:
+                return False
+        else:
+            find = buf.find
+            if (
+                _BIG_COUNT(buf, start, end) is not None
+                or find(b"+", start, end) >= 0
+                or find(b"(", start, end) >= 0
+                or find(b"=", start, end) >= 0
+                or find(b"~", start, end) >= 0
+                or find(b">", start, end) >= 0
+                or find(b"|", start, end) >= 0
+            ):
+                return False
+        reader = self._reader
+        reader.feed(buf, start, end - start)
+        reader.feed(_SENTINEL)
+        mark = len(out)
+        gets = reader.gets
+        try:
+            while True:
+                req = gets()
+                if req.__class__ is list:
+                    if req:  # '*0' is ignored, as Redis does
+                        for a in req:
+                            if a.__class__ is not bytes:
+                                raise ValueError
+                        out.append(req)
+                    continue
+                if req == b"S" and not reader.has_data():
+                    return True
+                raise ValueError  # '*-1', a partial request, anything not a request
+        except (ValueError, hiredis.ProtocolError, MemoryError):
+            del out[mark:]
+            self._reader = hiredis.Reader()
+            return False
+
+    # -- reference path ------------------------------------------------------------------------
+
+    def _resume(self, data: bytes) -> list:
+        """Continue the Python parser's pending state with ``data``."""
+        if self._bl >= 0 and self._chunks:
+            # Inside a large bulk: collect until its payload and CRLF are all here.
+            need = self._bl + 2 - self._have
+            if len(data) < need:
+                self._chunks.append(data)
+                self._have += len(data)
+                return []
+            if need > 2:
+                self._chunks.append(data[: need - 2])
+                arg = b"".join(self._chunks)
+            else:  # the payload was complete; only (part of) its CRLF was missing
+                arg = b"".join(self._chunks)[: self._bl]
+            self._args.append(arg)
+            self._chunks = []
+            self._have = 0
+            self._bl = -1
+            self._mb -= 1
+            out = []
+            if self._mb == 0:
+                out.append(self._args)
+                self._args = []
+            if need < len(data):
+                out.extend(self._python(data, need, True))
+            return out
+        buf = self._q + data if self._q else data
+        self._q = b""
+        return self._python(buf, 0, True)
+
+    def _python(self, buf: bytes, pos: int, allow_fast: bool) -> list:
+        """Redis's processInputBuffer over ``buf[pos:]``; keeps what is incomplete."""
+        out: list = []
+        n = len(buf)
+        auth = self.authenticated
+        try:
+            while pos < n:
+                if self._mb == 0:
+                    if buf[pos] != 42:  # inline request
+                        nl = _find(buf, b"\n", pos)
+                        if nl < 0:
+                            if n - pos > INLINE_MAX:
+                                raise ParseError("too big inline request")
+                            break
+                        line = buf[pos : nl - 1 if nl > pos and buf[nl - 1] == 13 else nl]
+                        pos = nl + 1
+                        args = split_inline(line)
+                        if args:
+                            out.append(args)
+                        continue
+                    if allow_fast and auth:
+                        out.extend(self._fast(buf, pos))
+                        return out
+                    nl = _find(buf, b"\r", pos)
+                    if nl < 0:
+                        if n - pos > INLINE_MAX:
+                            raise ParseError("too big mbulk count string")
+                        break
+                    if nl + 1 >= n:
+                        break
+                    count = _string2ll(buf[pos + 1 : nl])
+                    if count is None or count > INT_MAX:
+                        raise ParseError("invalid multibulk length")
+                    if count > UNAUTH_MAX_ARGS and not auth:
+                        raise ParseError("unauthenticated multibulk length")
+                    pos = nl + 2
+                    if count <= 0:
+                        continue
+                    self._mb = count
+                    self._args = []
+                    self._bl = -1
+                if self._bl < 0:
+                    if pos >= n:
+                        break
+                    nl = _find(buf, b"\r", pos)
+                    if nl < 0:
+                        if n - pos > INLINE_MAX:
+                            raise ParseError("too big bulk count string")
+                        break
+                    if nl + 1 >= n:
+                        break
+                    if buf[pos] != 36:  # '$'
+                        got = bytes((buf[pos],)).decode("utf-8", "surrogateescape")
+                        raise ParseError(f"expected '$', got '{got}'")
+                    ln = _string2ll(buf[pos + 1 : nl])
+                    if ln is None or ln < 0 or ln > self.max_bulk:
+                        raise ParseError("invalid bulk length")
+                    if ln > UNAUTH_MAX_BULK and not auth:
+                        raise ParseError("unauthenticated bulk length")
+                    pos = nl + 2
+                    self._bl = ln
+                ln = self._bl
+                if n - pos < ln + 2:
+                    if n > pos:
+                        # Collect the payload in chunks from here on (linear for big bulks).
+                        self._chunks = [buf[pos:]]
+                        self._have = n - pos
+                    pos = n
+                    break
+                self._args.append(buf[pos : pos + ln])
+                pos += ln + 2
+                self._bl = -1
+                self._mb -= 1
+                if self._mb == 0:
+                    out.append(self._args)
+                    self._args = []
+        except ParseError as e:
+            self.error = "ERR Protocol error: " + str(e)
+            self._q = b""
+            self._mb = 0
+            self._chunks = []
+            return out
+        self._q = buf[pos:] if pos < n else b""
+        return out
