@@ -61,6 +61,16 @@ class Connection:
             self.drained = trio.Event()
             self.nursery.start_soon(self._drain)
 
+    def push_unlimited(self, data: bytes) -> None:
+        """Queue bytes that do not count against the output buffer limit (a full-sync RDB)."""
+        if self.closed:
+            return
+        self.outq.append(data)
+        if not self.busy and not self.draining and self.nursery is not None:
+            self.draining = True
+            self.drained = trio.Event()
+            self.nursery.start_soon(self._drain)
+
     def _over_limit(self) -> bool:
         """client-output-buffer-limit for this client's class: hard, then soft for N seconds."""
         hard, soft, secs = self.server.config["client-output-buffer-limit"][self.client.kind()]

@@ -286,3 +286,28 @@ def test_replicas_of_a_promoted_replica_continue_partially(master):
     finally:
         a.stop()
         b.stop()
+
+
+def test_full_sync_snapshot_does_not_stall_other_clients(master):
+    """The snapshot for a full sync is written by a forked child while clients are served;
+    writes made meanwhile reach the replica after the snapshot."""
+    m = client(master.port)
+    pipe = m.pipeline(transaction=False)
+    for i in range(50_000):
+        pipe.set(f"k{i}", "v" * 20)
+    pipe.execute()
+    rep = replica_of(master, enable_debug_command="yes")
+    try:
+        worst = 0.0
+        n = 0
+        while not linked(rep.port):
+            t = time.monotonic()
+            m.incr("during-sync")
+            worst = max(worst, time.monotonic() - t)
+            n += 1
+        assert n > 0
+        assert worst < 0.5
+        assert m.wait(1, 10_000) == 1
+        wait_until(lambda: digest(rep.port) == digest(master.port), what="digests equal")
+    finally:
+        rep.stop()

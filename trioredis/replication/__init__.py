@@ -5,11 +5,15 @@ Attached to every Server through core.SERVER_INIT; ``replication_of(server)`` re
 
 from __future__ import annotations
 
+import gc
+import os
 import time
 from typing import TYPE_CHECKING
 
+import trio
+
 from ..core import SERVER_INIT
-from .master import REPLICA_ONLINE, ReplicaInfo, Replication, new_replid
+from .master import REPLICA_ONLINE, REPLICA_WAIT_BGSAVE, ReplicaInfo, Replication, new_replid
 from .replica import MasterLink
 
 if TYPE_CHECKING:
@@ -53,31 +57,85 @@ class ServerReplication(Replication):
         return self.full_sync(c, with_header=True)
 
     def full_sync(self, c, with_header: bool):
-        """Snapshot now and attach: everything fed after this point follows the snapshot.
+        """Start a full sync: ``+FULLRESYNC <replid> <offset>``, then the snapshot, then the
+        stream from that offset.
 
-        The snapshot is serialised in-process, so it is consistent with the offset sent in
-        ``+FULLRESYNC`` by construction (no command can run in between).
+        The snapshot is written by a fork()ed child from its copy-on-write view of the moment
+        of the fork, so the server keeps answering clients; everything fed meanwhile is held in
+        the replica's buffer and sent right after the snapshot. Without a running Trio server
+        (unit tests) the snapshot is serialised in-process instead.
         """
         from ..persistence import rdb
 
         srv = self.server
         info = self.attach(c)
         self.ensure_backlog()
-        # A SELECT must open the stream this replica receives after the snapshot.
-        self.seldb = -1
-        payload = rdb.dump_bytes(srv)
+        self.seldb = -1  # a SELECT must open the stream this replica receives
         self.sync_full += 1
         srv.log.notice(f"Replica {info.ip}:{info.port} asks for synchronization")
-        srv.log.notice(
-            f"Full resync requested by replica {info.ip}:{info.port}; sending "
-            f"{len(payload)} bytes of RDB (offset {srv.master_repl_offset})"
-        )
         head = b""
         if with_header:
             head = b"+FULLRESYNC %s %d\r\n" % (srv.replid.encode(), srv.master_repl_offset)
         info.ack_offset = 0
-        self.make_online(info)
-        return _Raw(head + b"$%d\r\n" % len(payload) + payload)
+        runner = srv.runner
+        if runner is None or runner.nursery is None or not hasattr(os, "fork"):
+            payload = rdb.dump_bytes(srv)
+            self.make_online(info)
+            return _Raw(head + b"$%d\r\n" % len(payload) + payload)
+        path = os.path.join(srv.config["dir"], f"temp-repl-{os.getpid()}-{c.id}.rdb")
+        pid = os.fork()
+        if pid == 0:  # the child: write the snapshot, leave without touching Trio
+            code = 1
+            try:
+                gc.disable()
+                with open(path, "wb") as f:
+                    for chunk in rdb.iter_rdb(srv):
+                        f.write(chunk)
+                code = 0
+            finally:
+                os._exit(code)
+        info.state = REPLICA_WAIT_BGSAVE
+        info.buffer = []
+        self.replicas.append(info)  # receives the stream into its buffer from now on
+        srv.log.notice(
+            f"Starting BGSAVE for SYNC with target: disk; background RDB transfer started by "
+            f"pid {pid} for replica {info.ip}:{info.port}"
+        )
+        runner.spawn(self._send_snapshot, info, pid, path)
+        return _Raw(head)
+
+    async def _send_snapshot(self, info: ReplicaInfo, pid: int, path: str) -> None:
+        srv = self.server
+        try:
+            while True:
+                done, status = os.waitpid(pid, os.WNOHANG)
+                if done:
+                    break
+                if info.client.killed or info not in self.replicas:
+                    os.kill(pid, 9)
+                    os.waitpid(pid, 0)
+                    return
+                await trio.sleep(0.005)
+            if os.waitstatus_to_exitcode(status) != 0:
+                srv.log.warning("Background transfer error: the snapshot child failed")
+                if info.client.conn is not None:
+                    info.client.conn.kill()
+                return
+            with open(path, "rb") as f:
+                payload = f.read()
+            held, info.buffer = info.buffer or [], None
+            conn = info.client.conn
+            if conn is None or info not in self.replicas:
+                return
+            # The snapshot and what was held back go out in order, not counted against the
+            # replica's output buffer limit (Redis sends the RDB from the file too).
+            conn.push_unlimited(b"$%d\r\n" % len(payload) + payload + b"".join(held))
+            self.make_online(info)
+        finally:
+            try:
+                os.unlink(path)
+            except OSError:
+                pass
 
     def follow(self, host: str, port: int) -> None:
         """Become a replica of host:port (REPLICAOF, --replicaof)."""
