@@ -9,6 +9,7 @@ memory per key.
 
     python benchmarks/bench.py                     # the foundation's table
     python benchmarks/bench.py -t lpush,zadd -n 200000
+    python benchmarks/bench.py -t none --cmd "ZRANGE myzset 0 9" --cmd "XADD s * f v"
     python benchmarks/bench.py --memory
 """
 
@@ -95,10 +96,13 @@ def run_benchmark(target: Target, tests: str, clients: int, pipeline: int, reque
                   bench_cpu: int | None) -> dict[str, tuple[float, float]]:
     """{test: (requests per second, server CPU µs per request)}"""
     out: dict[str, tuple[float, float]] = {}
-    for test in tests.split(","):
-        cmd = pinned(["redis-benchmark", "-p", str(target.port), "-t", test, "-c", str(clients),
-                      "-P", str(pipeline), "-n", str(requests), "-r", "100000", "--csv", "-q"],
-                     bench_cpu)
+    for test in tests:
+        base = ["redis-benchmark", "-p", str(target.port), "-c", str(clients), "-P",
+                str(pipeline), "-n", str(requests), "-r", "100000", "--csv", "-q"]
+        if " " in test:  # a custom command line
+            cmd = pinned(base + test.split(), bench_cpu)
+        else:
+            cmd = pinned(base + ["-t", test], bench_cpu)
         before = cpu_seconds(target.pid)
         res = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
         used = cpu_seconds(target.pid) - before
@@ -106,7 +110,7 @@ def run_benchmark(target: Target, tests: str, clients: int, pipeline: int, reque
         # One -t name can run several tests (ping: inline and multibulk): share the CPU out.
         per_req = used / (requests * len(rows)) * 1e6 if rows else 0.0
         for row in rows:
-            out[row[0]] = (float(row[1]), per_req)
+            out[test if " " in test else row[0]] = (float(row[1]), per_req)
     return out
 
 
@@ -154,7 +158,12 @@ def memory_per_key(t: Target, r: Target, keys: int) -> None:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("-t", "--tests", default="ping,set,get,incr")
+    ap.add_argument("-t", "--tests", default="ping,set,get,incr",
+                    help="redis-benchmark -t names, comma-separated ('none' for only --cmd)")
+    ap.add_argument("--cmd", action="append", default=[],
+                    help="a custom command, e.g. 'ZRANGE myzset 0 9' (repeatable)")
+    ap.add_argument("--scenarios", default="50:1,50:16,1:1",
+                    help="clients:pipeline pairs (default 50:1,50:16,1:1)")
     ap.add_argument("-n", "--requests", type=int, default=200_000)
     ap.add_argument("--memory", action="store_true", help="also measure memory per key")
     ap.add_argument("--keys", type=int, default=1_000_000)
@@ -168,8 +177,9 @@ def main() -> None:
     workdir = tempfile.mkdtemp(prefix="trioredis-bench-")
     t, r = start_servers(server_cpu, workdir)
     try:
-        scenarios = [(50, 1), (50, 16), (1, 1)]
-        print_rows(scenario_table(t, r, args.tests, requests, bench_cpu, scenarios))
+        scenarios = [tuple(int(x) for x in sc.split(":")) for sc in args.scenarios.split(",")]
+        tests = [x for x in args.tests.split(",") if x and x != "none"] + args.cmd
+        print_rows(scenario_table(t, r, tests, requests, bench_cpu, scenarios))
         if args.memory:
             print()
             memory_per_key(t, r, args.keys)
