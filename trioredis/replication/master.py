@@ -170,6 +170,9 @@ class Replication:
     def check_waiters(self) -> None:
         srv = self.server
         for blk in list(self.waiting):
+            if blk.done or blk.client.blocked is not blk:
+                self.waiting.remove(blk)  # served, timed out, or its client left
+                continue
             numreplicas, offset = blk.argv
             n = self.acked(offset)
             if n >= numreplicas:
