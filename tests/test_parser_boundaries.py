@@ -30,3 +30,16 @@ def test_chunk_ending_inside_a_request_after_whole_arguments():
     assert p.feed(b"*3\r\n$3\r\nSET\r\n") == []
     assert p.feed(b"$1\r\nk\r\n$1\r\nv\r\n") == [[b"SET", b"k", b"v"]]
     assert p.feed(b"PING\r\n") == [[b"PING"]]
+
+
+def test_type_bytes_inside_payloads_parse_exactly():
+    from trioredis.protocol.encoder import encode2 as enc
+
+    reqs = [[b"ZRANGEBYSCORE", b"z", b"(1", b"+inf"], [b"XADD", b"s", b"MAXLEN", b"~", b"10",
+            b"*", b"f", b"v"], [b"SET", b"k", b"=x|y>z"]] * 20
+    p = RequestParser()
+    assert p.feed(b"".join(enc(r) for r in reqs)) == reqs
+    # ... while an element that is not a bulk string is still refused, as Redis does.
+    p = RequestParser()
+    assert p.feed(b"*2\r\n$3\r\nGET\r\n+k\r\n") == []
+    assert p.error == "ERR Protocol error: expected '$', got '+'"

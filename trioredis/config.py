@@ -8,8 +8,9 @@ Modules that add parameters (replication, cluster, gateway) call :func:`param` a
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 from .errors import CommandError
 from .protocol.parser import ParseError, split_inline
@@ -325,7 +326,7 @@ class Config:
         """Set ``name`` from its text form; ConfigError on a bad value or immutable parameter."""
         canon = canonical(name)
         if canon is None:
-            raise ConfigError(f"Bad directive or wrong number of arguments")
+            raise ConfigError("Bad directive or wrong number of arguments")
         p = PARAMS[canon]
         if not startup and not p.mutable:
             raise ConfigError("can't set immutable config")

@@ -200,7 +200,7 @@ class Connection:
                         c.reply_mode = "skip"
                     if c.close_after_reply or c.killed:
                         break
-                    if len(outq) > 64 and sum(map(len, outq)) > FLUSH_AT:
+                    if len(outq) & 63 == 0 and sum(map(len, outq)) > FLUSH_AT:  # every 64th: O(1) amortized
                         await self._flush()
                 if parser.error is not None and not c.close_after_reply:
                     outq.append(error_line(parser.error))

@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 import time
 from collections import deque
-from typing import Callable
+from collections.abc import Callable
 
 # Functions run at the end of every Server's construction: modules that keep per-server state
 # (the pub/sub hub, replication, persistence) attach it here. Defined before the imports below

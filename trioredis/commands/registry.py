@@ -13,8 +13,8 @@ Subcommands are entries of their own, named ``container|sub`` as in Redis 7
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
 # Flags we know (Redis 7.0 names). Unknown flags are a programming error.
 KNOWN_FLAGS = frozenset(

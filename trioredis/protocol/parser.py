@@ -43,10 +43,12 @@ _BIG_COUNT = re.compile(rb"\*[1-9][0-9]{3}").search
 # The same check and the type bytes, in one call: cheaper on short runs, slower on long ones.
 _UNSAFE = re.compile(rb"[+(=~>|]|\*[1-9][0-9]{3}").search
 _SPECIAL = re.compile(rb"[+(=~>|*]").search
+_BIG_AGGREGATE = re.compile(rb"[~>|%][1-9][0-9]{3}").search
 _SMALL = 512  # runs up to this long take the one-call safety check
 # Fed after a run: hiredis returns b"S" as the last reply only if the run ended on a boundary.
 _SENTINEL = b"+S\r\n"
 _SPACE = b" \t\n\v\f\r"  # C isspace()
+_SPLIT_SLOW = re.compile(b"[\"'\x00\x0b\x0c]").search
 _TOKEN_END = b" \n\r\t"  # what ends an unquoted token in sdssplitargs ('\0' ends the line)
 _ESCAPES = {ord("n"): 10, ord("r"): 13, ord("t"): 9, ord("b"): 8, ord("a"): 7}
 _HEX = b"0123456789abcdefABCDEF"
@@ -104,6 +106,8 @@ def split_inline(line: bytes) -> list[bytes]:
     double quotes, only ``\\'`` in single quotes. Leading blanks are C ``isspace`` (``\\v`` and
     ``\\f`` too) but only space, tab, CR and LF end an unquoted token; a NUL ends the line.
     """
+    if _SPLIT_SLOW(line) is None:
+        return line.split()  # no quotes, NUL, \v or \f: plain whitespace splitting is exact
     z = line.find(b"\0")
     if z >= 0:
         line = line[:z]
@@ -166,6 +170,15 @@ def split_inline(line: bytes) -> list[bytes]:
         args.append(bytes(cur))
 
 
+def _canonical_size(req: list) -> int:
+    """Bytes of ``req`` encoded as Redis's clients do: ``*N`` then ``$len`` bulk strings."""
+    n = len(str(len(req))) + 3
+    for a in req:
+        la = len(a)
+        n += la + len(str(la)) + 5
+    return n
+
+
 class RequestParser:
     """Feed it bytes with :meth:`feed`; it returns the complete requests, in order.
 
@@ -221,50 +234,65 @@ class RequestParser:
         """Parse ``buf[pos:]``, which starts on a request boundary with '*'."""
         out: list = []
         end = len(buf)
+        # Most reads end on a request boundary: try the whole run first.
+        if buf[end - 1] == 10 and self._hiredis(buf, pos, end, out):
+            return out
         if end - pos > _SMALL:
             # Split at the likely start of the last request: whole requests, then the tail.
             i = _last_start(buf, pos)
-            if i > 0:
-                if not self._hiredis(buf, pos, i, out):
-                    return self._python(buf, pos, False)
+            if i > 0 and self._hiredis(buf, pos, i, out):
                 pos = i
-        # A tail that does not end in CRLF is almost surely a partial request: skip hiredis.
-        if buf[end - 1] != 10 or not self._hiredis(buf, pos, end, out):
-            out.extend(self._python(buf, pos, False))
+        out.extend(self._python(buf, pos, False))
         return out
 
     def _hiredis(self, buf: bytes, start: int, end: int, out: list) -> bool:
         """Let hiredis parse ``buf[start:end]``: True if it took exactly whole requests."""
         if end - start > self.max_bulk:
             return False  # it may hold a bulk Redis refuses
+        # Type bytes (+ ( = ~ > |) mean hiredis could accept an element Redis refuses; they are
+        # mostly inside payloads ("+inf", "(1", "~"), so then hiredis still parses and the run
+        # must measure exactly as canonical bulk strings (anything else was not a plain bulk).
+        # A count of 1000+ could make hiredis allocate for it first: that goes to Python.
+        verify = False
         if end - start <= _SMALL:
             # Usually one request: its own '*' (count < 1000) is the only special byte.
             if (
                 _SPECIAL(buf, start + 1, end) is not None
                 or buf.find(b"\r", start + 2, start + 5) < 0
             ) and _UNSAFE(buf, start, end) is not None:
-                return False
+                if _BIG_COUNT(buf, start, end) is not None or buf.find(
+                        b"\r", start + 2, start + 5) < 0:
+                    return False
+                verify = True
         else:
             find = buf.find
-            if (
-                _BIG_COUNT(buf, start, end) is not None
-                or find(b"+", start, end) >= 0
+            if find(b"*", start + 1, end) >= 0:  # several requests, or a '*' in a payload
+                if _BIG_COUNT(buf, start, end) is not None:
+                    return False
+            elif find(b"\r", start + 2, start + 5) < 0:  # the one header's count is >= 1000
+                return False
+            verify = (
+                find(b"+", start, end) >= 0
                 or find(b"(", start, end) >= 0
                 or find(b"=", start, end) >= 0
                 or find(b"~", start, end) >= 0
                 or find(b">", start, end) >= 0
                 or find(b"|", start, end) >= 0
-            ):
-                return False
+            )
+        if verify and _BIG_AGGREGATE(buf, start, end) is not None:
+            return False  # a set/push/attribute/map announcing 1000+ elements: Python decides
         reader = self._reader
         reader.feed(buf, start, end - start)
         reader.feed(_SENTINEL)
         mark = len(out)
         gets = reader.gets
+        size = 0
         try:
             while True:
                 req = gets()
                 if req.__class__ is list:
+                    if verify:
+                        size += _canonical_size(req)
                     if req:  # '*0' is ignored, as Redis does
                         for a in req:
                             if a.__class__ is not bytes:
@@ -272,9 +300,11 @@ class RequestParser:
                         out.append(req)
                     continue
                 if req == b"S" and not reader.has_data():
+                    if verify and size != end - start:
+                        raise ValueError  # an element that was not a canonical bulk string
                     return True
                 raise ValueError  # '*-1', a partial request, anything not a request
-        except (ValueError, hiredis.ProtocolError, MemoryError):
+        except (ValueError, TypeError, hiredis.ProtocolError, MemoryError):
             del out[mark:]
             self._reader = hiredis.Reader()
             return False
