@@ -51,14 +51,14 @@ def wrong_arity(name: str) -> str:
 
 
 def unknown_command(name: bytes, args: list) -> str:
+    """Redis's text: C's ``%.128s`` stops at a NUL byte, so ours does too."""
     shown = b""
     for a in args:
         if len(shown) >= 128:
             break
-        shown += b"'" + a[: 128 - len(shown)] + b"' "
-    return (
-        f"ERR unknown command '{_text(name[:128])}', with args beginning with: {_text(shown)}"
-    )
+        shown += b"'" + a.split(b"\0", 1)[0][: 128 - len(shown)] + b"' "
+    name = name.split(b"\0", 1)[0][:128]
+    return f"ERR unknown command '{_text(name)}', with args beginning with: {_text(shown)}"
 
 
 def unknown_subcommand(sub: bytes, container: str) -> str:
@@ -68,4 +68,5 @@ def unknown_subcommand(sub: bytes, container: str) -> str:
 
 
 def _text(b: bytes) -> str:
-    return b.decode("utf-8", "replace")
+    # Surrogate escapes carry non-UTF-8 bytes through to the wire unchanged (error_line).
+    return b.decode("utf-8", "surrogateescape")
