@@ -90,6 +90,7 @@ class Server:
         self._next_id = 0
         self.dirty = 0
         self.frozen_ms = 0  # time frozen during EXEC, as Redis does
+        self.cached_ms = int(self.clock.time() * 1000)
         self.ready_keys: list = []
         self.serving_key = None  # the ready key serve_ready_keys is retrying clients for
         self.notify_flags = 0
@@ -139,6 +140,11 @@ class Server:
         self.update_guard()
 
     # -- time --------------------------------------------------------------------------------
+
+    def update_cached_time(self) -> None:
+        """Redis's server.mstime cache, refreshed by the cron: for timestamps that need no
+        more than its resolution (client idle times)."""
+        self.cached_ms = int(self.clock.time() * 1000)
 
     def now_ms(self) -> int:
         return self.frozen_ms or int(self.clock.time() * 1000)

@@ -124,6 +124,7 @@ class ServerRunner:
         while True:
             hz = srv.config["hz"]
             await trio.sleep(1 / hz)
+            srv.update_cached_time()
             self.active_expire()
             srv.run_hooks("cron")
 
