@@ -244,11 +244,13 @@ class Connection:
         """Wait until the keys serve this client, the timeout fires, or the client leaves."""
         srv = self.server
         c = self.client
-        if self.outq:
-            await self._flush()
+        # Register before anything can yield: a write made while earlier replies are flushed
+        # must find this client waiting.
         srv.register_block(blk, None, argv)
         event = trio.Event()
         blk.wakeup = event.set
+        if self.outq:
+            await self._flush()
         async with trio.open_nursery() as nursery:
             nursery.start_soon(self._watch_disconnect, nursery.cancel_scope)
             if blk.timeout > 0:
