@@ -266,6 +266,7 @@ class MasterLink:
         srv.flush_all()
         log.notice("MASTER <-> REPLICA sync: Loading DB in memory")
         load_snapshot(srv, data)
+        srv.run_hooks("full_sync_done")  # the AOF starts a new log from the loaded dataset
         srv.replid = replid
         srv.replid2 = "0" * 40
         srv.second_repl_offset = -1
