@@ -28,6 +28,30 @@ READ_SIZE = 64 * 1024
 FLUSH_AT = 1024 * 1024
 
 
+class Flusher:
+    """Sends out-of-band output (pub/sub messages, the replication stream, served blocking
+    replies) once per turn of the event loop: one task, woken by the first push of a turn."""
+
+    def __init__(self):
+        self.pending: dict[Connection, None] = {}  # insertion-ordered set
+        self.wakeup = trio.Event()
+
+    def add(self, conn: Connection) -> None:
+        if not self.pending:
+            self.wakeup.set()
+        self.pending[conn] = None
+
+    async def run(self) -> None:
+        while True:
+            await self.wakeup.wait()
+            self.wakeup = trio.Event()
+            # Let every task made runnable in this turn add its output first.
+            await checkpoint()
+            pending, self.pending = self.pending, {}
+            for conn in pending:
+                conn.send_now()
+
+
 class Connection:
     """Owns a client socket and its :class:`~trioredis.client.Client` for its lifetime."""
 
@@ -56,20 +80,57 @@ class Connection:
         self.out_bytes += len(data)
         if self._over_limit():
             return
-        if not self.busy and not self.draining and self.nursery is not None:
-            self.draining = True
-            self.drained = trio.Event()
-            self.nursery.start_soon(self._drain)
+        self._schedule()
 
     def push_unlimited(self, data: bytes) -> None:
         """Queue bytes that do not count against the output buffer limit (a full-sync RDB)."""
         if self.closed:
             return
         self.outq.append(data)
-        if not self.busy and not self.draining and self.nursery is not None:
-            self.draining = True
-            self.drained = trio.Event()
-            self.nursery.start_soon(self._drain)
+        self._schedule()
+
+    def _schedule(self) -> None:
+        """Have the queued output sent soon, batched: the server's flusher sends what every
+        connection got during this turn of the event loop in one write each (a replica or a
+        subscriber gets one send per batch of writes, not one per write). While this
+        connection's own request loop runs, that loop sends it with its replies."""
+        if not self.busy and not self.draining:
+            flusher = self.server.flusher
+            if flusher is not None:
+                flusher.add(self)
+            elif self.nursery is not None:
+                self._start_drain()
+
+    def _start_drain(self) -> None:
+        self.draining = True
+        self.drained = trio.Event()
+        self.nursery.start_soon(self._drain)
+
+    def send_now(self) -> None:
+        """Non-blocking send of the queued output; a drain task takes over if the socket is
+        full. Called by the flusher."""
+        if self.closed or self.busy or self.draining or not self.outq:
+            return
+        outq = self.outq
+        data = b"".join(outq) if len(outq) > 1 else outq[0]
+        try:
+            sent = self.sock.send(data)
+        except BlockingIOError:
+            sent = 0
+        except OSError:
+            self.kill()
+            return
+        self.server.stat_net_output_bytes += sent
+        outq.clear()
+        self.out_bytes = 0
+        if sent < len(data):
+            rest = data[sent:]
+            outq.append(rest)
+            self.out_bytes = len(rest)
+            if self.nursery is not None:
+                self._start_drain()
+        else:
+            self.soft_since = 0.0
 
     def _over_limit(self) -> bool:
         """client-output-buffer-limit for this client's class: hard, then soft for N seconds."""

@@ -99,6 +99,7 @@ class Server:
         # Run by a connection right before it sends replies (the AOF writes, and with
         # appendfsync always syncs, what they acknowledge); may return an awaitable.
         self.before_flush: Callable | None = None
+        self.flusher = None  # connection.Flusher: batched out-of-band writes (set by serve())
         self.guard = False  # a server-wide state needs the checks (replica, loading, ...)
         self.loading = False
         self.role = "master"

@@ -15,7 +15,7 @@ import trio
 from trio.lowlevel import wait_readable
 
 from .config import Config
-from .connection import Connection
+from .connection import Connection, Flusher
 from .core import Server
 from .log import Logger
 
@@ -191,6 +191,9 @@ async def serve(
         async with trio.open_nursery() as conns:
             async with trio.open_nursery() as listeners:
                 runner.nursery = listeners
+                flusher = Flusher()
+                srv.flusher = flusher
+                listeners.start_soon(flusher.run)
                 for lsock in runner.listeners:
                     listeners.start_soon(runner.accept_loop, lsock, conns)
                 listeners.start_soon(runner.cron)
@@ -198,6 +201,7 @@ async def serve(
                     listeners.start_soon(starter)
                 await runner.shutdown_event.wait()
                 listeners.cancel_scope.cancel()
+            srv.flusher = None  # connections drain on their own from here
             runner.close_listeners()
             # Let connections write what they owe, then close them.
             conns.cancel_scope.deadline = trio.current_time() + SHUTDOWN_GRACE
