@@ -1427,6 +1427,7 @@ def fork_child(server: Server, fn) -> int:
     code = 1
     try:
         gc.disable()  # collections would only copy pages (and could finalize stale sockets)
+        os.nice(10)  # the child is CPU-bound: let the serving parent win
         for sig in (signal.SIGUSR1, signal.SIGTERM, signal.SIGINT):
             try:
                 signal.signal(sig, signal.SIG_DFL)

@@ -163,6 +163,7 @@ class Persistence:
         code = 1
         try:
             gc.disable()  # collections would only copy pages
+            os.nice(10)  # the child is CPU-bound: let the serving parent win
             for sig in (signal.SIGUSR1, signal.SIGTERM, signal.SIGINT):
                 try:
                     signal.signal(sig, signal.SIG_DFL)
