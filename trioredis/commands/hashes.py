@@ -22,9 +22,7 @@ O(N) for one field of a huge hash (Python dicts have no random access).
 from __future__ import annotations
 
 import random
-import re
 from collections import OrderedDict
-from decimal import Decimal
 from fractions import Fraction
 from itertools import islice
 
@@ -37,111 +35,12 @@ from . import registry
 from .args import LLONG_MAX, LLONG_MIN, parse_int, to_int
 from .keys import lookup_read
 from .registry import command
+from .strings import format_long_double, ld_round, parse_long_double
 
-# -- long double arithmetic -------------------------------------------------------------------
+# -- long double arithmetic: one implementation, in strings.py (INCRBYFLOAT) -------------------
 
-_LD_MAX_EXP = 16384  # values must stay below 2**16384
-_LD_MIN_Q = -16445  # the smallest subnormal is 2**-16445
-_LD_MAX_CHARS = 5 * 1024  # MAX_LONG_DOUBLE_CHARS
-_INF = float("inf")
-_DEC = re.compile(rb"([+-]?)(?:(\d+)(?:\.(\d*))?|\.(\d+))(?:[eE]([+-]?\d+))?")
-_HEX = re.compile(
-    rb"([+-]?)0[xX](?:([0-9a-fA-F]+)(?:\.([0-9a-fA-F]*))?|\.([0-9a-fA-F]+))(?:[pP]([+-]?\d+))?"
-)
-_INFS = re.compile(rb"([+-]?)(?:inf|infinity)", re.IGNORECASE)
-
-
-def ld_round(x: Fraction):
-    """``x`` rounded (half even) to an x87 long double: a Fraction, or ±inf on overflow."""
-    if not x:
-        return Fraction(0)
-    neg = x < 0
-    n = -x.numerator if neg else x.numerator
-    d = x.denominator
-    e = n.bit_length() - d.bit_length()
-    if (n < d << e) if e >= 0 else (n << -e < d):
-        e -= 1  # now 2**e <= n/d < 2**(e+1)
-    q = max(e - 63, _LD_MIN_Q)
-    if q >= 0:
-        m, r = divmod(n, d << q)
-        den = d << q
-    else:
-        m, r = divmod(n << -q, d)
-        den = d
-    if 2 * r > den or (2 * r == den and m & 1):
-        m += 1
-    if m.bit_length() + q > _LD_MAX_EXP:
-        return -_INF if neg else _INF
-    v = Fraction(m << q) if q >= 0 else Fraction(m, 1 << -q)
-    return -v if neg else v
-
-
-def _exponent(exp) -> int:
-    if not exp:
-        return 0
-    neg = exp[:1] == b"-"
-    digits = exp.lstrip(b"+-").lstrip(b"0") or b"0"
-    if len(digits) > 18:  # far beyond any range (and int() refuses over 4300 digits)
-        digits = b"1000000000000000000"
-    return -int(digits) if neg else int(digits)
-
-
-def ld_parse(b: bytes):
-    """Redis's string2ld (strtold): a Fraction or ±inf, or None when Redis refuses ``b``."""
-    if not b or len(b) >= _LD_MAX_CHARS or b[0] in b" \t\n\v\f\r" or b"\0" in b:
-        return None
-    m = _DEC.fullmatch(b)
-    if m is not None:
-        sign, ip, fp, only_fp, exp = m.groups()
-        digits = (ip or b"") + (fp or only_fp or b"")
-        # int() of more than 4300 digits is refused (sys.int_info); Decimal is not limited.
-        mant = int(digits) if len(digits) < 4000 else int(Decimal(digits.decode()))
-        if not mant:
-            return Fraction(0)
-        e10 = _exponent(exp) - len(fp or only_fp or b"")
-        mag = len(digits.lstrip(b"0")) + e10  # 10**(mag-1) <= value < 10**mag
-        if mag > 4940:
-            return None  # ERANGE overflow
-        if mag < -4960:
-            return None  # ERANGE underflow to zero
-        x = Fraction(mant * 10**e10) if e10 >= 0 else Fraction(mant, 10**-e10)
-    else:
-        m = _HEX.fullmatch(b)
-        if m is not None:
-            sign, ip, fp, only_fp, exp = m.groups()
-            frac = fp or only_fp or b""
-            mant = int((ip or b"") + frac, 16) if (ip or frac) else 0
-            if not mant:
-                return Fraction(0)
-            e2 = _exponent(exp) - 4 * len(frac)
-            mag = mant.bit_length() + e2
-            if mag > _LD_MAX_EXP + 2:
-                return None
-            if mag < _LD_MIN_Q - 2:
-                return None
-            x = Fraction(mant << e2) if e2 >= 0 else Fraction(mant, 1 << -e2)
-        else:
-            m = _INFS.fullmatch(b)
-            if m is None:
-                return None
-            return -_INF if m.group(1) == b"-" else _INF
-    v = ld_round(x)
-    if v == 0 or v in (_INF, -_INF):
-        return None  # ERANGE
-    return -v if sign == b"-" else v
-
-
-def ld_human(x: Fraction) -> bytes:
-    """``%.17Lf`` with trailing zeros (and a bare '.') removed; ``-0`` prints as ``0``."""
-    n = round(x * 100000000000000000)
-    digits = str(Decimal(-n if n < 0 else n)).rjust(18, "0")
-    out = digits[:-17]
-    frac = digits[-17:].rstrip("0")
-    if frac:
-        out += "." + frac
-    if x < 0 and out != "0":
-        out = "-" + out
-    return out.encode()
+ld_parse = parse_long_double
+ld_human = format_long_double
 
 
 # -- shared scanning (HSCAN, SSCAN) -----------------------------------------------------------
