@@ -92,3 +92,17 @@ def ok_int_range(v: int, lo: int, hi: int, error: str) -> int:
     if not lo <= v <= hi:
         raise CommandError(error)
     return v
+
+
+def clamp_range(start: int, end: int, n: int):
+    """Redis's index-range rule (LRANGE, ZRANGE, ...): negative indexes count from the end,
+    out-of-range ends are clamped. Returns (start, end) inclusive, or None when empty."""
+    if start < 0:
+        start += n
+    if end < 0:
+        end += n
+    if start < 0:
+        start = 0
+    if start > end or start >= n:
+        return None
+    return start, min(end, n - 1)

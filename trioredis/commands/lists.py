@@ -31,7 +31,7 @@ from ..errors import (
 )
 from ..keyspace import NOTIFY_GENERIC, NOTIFY_LIST
 from ..protocol.replies import NULL_ARRAY, OK
-from .args import LLONG_MAX, LLONG_MIN, parse_int, to_int
+from .args import LLONG_MAX, LLONG_MIN, clamp_range, parse_int, to_int
 from .hashes import document, ld_parse, ld_round
 from .keys import lookup_read
 from .registry import command, keys_after_numkeys
@@ -261,18 +261,10 @@ def lrange(c, argv):
     lst = _list_read(c.db, argv[1])
     if lst is None:
         return []
-    n = len(lst)
-    if start < 0:
-        start += n
-    if end < 0:
-        end += n
-    if start < 0:
-        start = 0
-    if start > end or start >= n:
+    r = clamp_range(start, end, len(lst))
+    if r is None:
         return []
-    if end >= n:
-        end = n - 1
-    return _slice(lst, start, end)
+    return _slice(lst, r[0], r[1])
 
 
 @command("lindex", 3, "readonly", keys=(1, 1, 1), group="list", since="1.0.0")

@@ -18,7 +18,7 @@ from ..glob import compile_glob
 from ..keyspace import NOTIFY_GENERIC, NOTIFY_ZSET
 from ..protocol.encoder import format_double
 from ..protocol.replies import NULL_ARRAY
-from .args import LLONG_MAX, parse_int, parse_timeout
+from .args import LLONG_MAX, clamp_range, parse_int, parse_timeout
 from .registry import command, keys_after_numkeys
 
 MINMAX_NOT_FLOAT = "ERR min or max is not a float"
@@ -413,16 +413,10 @@ _DIR_AUTO, _FORWARD, _REVERSE = 0, 1, 2
 def rank_items(zs: ZSet, start: int, end: int, reverse: bool) -> list:
     """Elements between two ranks (negative counts from the end), as ZRANGE sanitizes them."""
     n = len(zs.scores)
-    if start < 0:
-        start += n
-    if end < 0:
-        end += n
-    if start < 0:
-        start = 0
-    if start > end or start >= n:
+    r = clamp_range(start, end, n)
+    if r is None:
         return []
-    if end >= n:
-        end = n - 1
+    start, end = r
     if reverse:
         return list(zs.slice(n - 1 - end, n - start, reverse=True))
     return list(zs.slice(start, end + 1))
