@@ -35,7 +35,7 @@ import time
 from typing import TYPE_CHECKING
 
 from ..core import SERVER_INIT
-from ..protocol.encoder import format_double
+from ..protocol.encoder import encode_command, format_double
 from ..protocol.parser import ParseError, split_inline
 
 if TYPE_CHECKING:
@@ -277,24 +277,6 @@ def read_manifest(dirpath: str, filename: str) -> Manifest:
         raise AofError(f"Fatal error: can't open the AOF manifest file {path} for reading: "
                        f"{e.strerror}") from None
     return Manifest.parse(text)
-
-
-def encode_command(argv: list) -> bytes:
-    """A command as RESP: an array of bulk strings (the common short shapes unrolled: this
-    runs for every logged write)."""
-    try:
-        n = len(argv)
-        if n == 3:
-            a, b, c = argv
-            return b"*3\r\n$%d\r\n%s\r\n$%d\r\n%s\r\n$%d\r\n%s\r\n" % (
-                len(a), a, len(b), b, len(c), c)
-        if n == 2:
-            a, b = argv
-            return b"*2\r\n$%d\r\n%s\r\n$%d\r\n%s\r\n" % (len(a), a, len(b), b)
-        return b"*%d\r\n" % n + b"".join([b"$%d\r\n%s\r\n" % (len(a), a) for a in argv])
-    except TypeError:  # an int or str argument: log its text
-        return encode_command([a if isinstance(a, (bytes, bytearray, memoryview))
-                               else str(a).encode() for a in argv])
 
 
 def fsync_dir(path: str) -> None:

@@ -126,3 +126,21 @@ def encode3(r) -> bytes:
 
 
 ENCODERS = {2: encode2, 3: encode3}
+
+
+def encode_command(argv: list) -> bytes:
+    """A command as RESP: an array of bulk strings (the common short shapes unrolled: this
+    runs for every propagated write)."""
+    try:
+        n = len(argv)
+        if n == 3:
+            a, b, c = argv
+            return b"*3\r\n$%d\r\n%s\r\n$%d\r\n%s\r\n$%d\r\n%s\r\n" % (
+                len(a), a, len(b), b, len(c), c)
+        if n == 2:
+            a, b = argv
+            return b"*2\r\n$%d\r\n%s\r\n$%d\r\n%s\r\n" % (len(a), a, len(b), b)
+        return b"*%d\r\n" % n + b"".join([b"$%d\r\n%s\r\n" % (len(a), a) for a in argv])
+    except TypeError:  # an int or str argument: log its text
+        return encode_command([a if isinstance(a, (bytes, bytearray, memoryview))
+                               else str(a).encode() for a in argv])

@@ -26,6 +26,7 @@ class ServerReplication(Replication):
     def psync(self, c, replid: str, offset: int):
         """Answer PSYNC: +CONTINUE with the missed bytes when the backlog has them."""
         srv = self.server
+        self.send_now()  # the backlog must hold every byte up to master_repl_offset
         b = self.backlog
         known = replid == srv.replid or (
             replid == srv.replid2 and offset <= srv.second_repl_offset
@@ -68,6 +69,7 @@ class ServerReplication(Replication):
         from ..persistence import rdb
 
         srv = self.server
+        self.send_now()  # bytes before the snapshot's offset must not reach this replica
         info = self.attach(c)
         self.ensure_backlog()
         self.seldb = -1  # a SELECT must open the stream this replica receives
@@ -141,6 +143,7 @@ class ServerReplication(Replication):
     def follow(self, host: str, port: int) -> None:
         """Become a replica of host:port (REPLICAOF, --replicaof)."""
         srv = self.server
+        self.send_now()
         was_master = srv.role == "master"
         cached = None
         if self.link is not None:
@@ -182,6 +185,7 @@ class ServerReplication(Replication):
     def promote(self) -> None:
         """REPLICAOF NO ONE: keep the data, start a new history, remember the old one."""
         srv = self.server
+        self.send_now()
         if self.link is not None:
             self.link.stop()
             self.link = None

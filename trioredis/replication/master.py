@@ -13,7 +13,7 @@ import os
 import time
 from typing import TYPE_CHECKING
 
-from ..protocol.encoder import encode2
+from ..protocol.encoder import encode_command
 from .backlog import ReplicationBacklog
 
 if TYPE_CHECKING:
@@ -54,6 +54,7 @@ class Replication:
         self.by_client: dict[int, ReplicaInfo] = {}
         self.seldb = -1  # db of the last SELECT in the stream
         self.waiting: list = []  # Blocks of clients in WAIT
+        self.pending: list[bytes] = []  # stream bytes of this turn, not yet sent (feed_raw)
         self.getack_pending = False
         self.last_ping = time.monotonic()
         self.no_replicas_since = time.monotonic()
@@ -95,21 +96,45 @@ class Replication:
         if dbid != self.seldb:
             self.seldb = dbid
             self.feed_raw(b"*2\r\n$6\r\nSELECT\r\n$%d\r\n%d\r\n" % (len(str(dbid)), dbid))
-        self.feed_raw(encode2(argv))
+        self.feed_raw(encode_command(argv))
 
     def feed_raw(self, data: bytes) -> None:
-        """Append stream bytes: backlog, offset, and every replica (held back while syncing)."""
-        srv = self.server
-        backlog = self.backlog
-        if backlog is None:
-            backlog = self.ensure_backlog()
-        backlog.append(data)
-        srv.master_repl_offset += len(data)
+        """Append stream bytes. The offset moves at once (WAIT needs it); the bytes are
+        gathered and go to the backlog and every replica once per turn of the event loop
+        (:meth:`send_now`, run by the server's flusher), or earlier when something needs the
+        backlog exact (PSYNC, INFO)."""
+        if self.backlog is None:
+            self.ensure_backlog()
+        self.server.master_repl_offset += len(data)
+        pending = self.pending
+        pending.append(data)
+        if len(pending) == 1:
+            flusher = self.server.flusher
+            if flusher is not None:
+                flusher.add(self)
+            else:
+                self.send_now()
+
+    def send_now(self) -> None:
+        """Hand the gathered stream to the backlog and the replicas (held back while a
+        replica's snapshot is being made)."""
+        pending = self.pending
+        if not pending:
+            return
+        data = b"".join(pending) if len(pending) > 1 else pending[0]
+        pending.clear()
+        if self.backlog is None:
+            self.ensure_backlog()
+        self.backlog.append(data)
         for r in self.replicas:
             if r.buffer is not None:
                 r.buffer.append(data)
             else:
-                r.client.push_raw(data)
+                c = r.client
+                c.push_raw(data)
+                conn = c.conn
+                if conn is not None:
+                    conn.send_now()
 
     # -- replicas ------------------------------------------------------------------------------
 
@@ -222,6 +247,7 @@ class Replication:
 
     def info_lines(self) -> list[str]:
         srv = self.server
+        self.send_now()
         lines = [f"role:{srv.role}"]
         if srv.role == "slave":
             lines += self.link.info_lines() if self.link is not None else [

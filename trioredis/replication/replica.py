@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 
 import trio
 
-from ..protocol.encoder import encode2
+from ..protocol.encoder import encode2, encode_command
 from ..protocol.parser import RequestParser
 from ..protocol.replies import ErrorReply
 
@@ -275,6 +275,7 @@ class MasterLink:
         self.offset = offset
         self.read_offset = offset
         repl = self.repl
+        repl.pending.clear()  # the old history's bytes are gone with its dataset
         repl.backlog = None
         repl.ensure_backlog()
         repl.seldb = -1
@@ -317,7 +318,7 @@ class MasterLink:
             self.read_offset += len(data)
             acks = []
             for argv in parser.feed(data):
-                raw = encode2(argv)
+                raw = encode_command(argv)
                 name = argv[0].lower()
                 if name == b"replconf" and len(argv) > 1 and argv[1].lower() == b"getack":
                     acks.append(_command("REPLCONF", "ACK", self.offset))
