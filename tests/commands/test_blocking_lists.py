@@ -12,25 +12,16 @@ import time
 import pytest
 import redis
 
-from trioredis.core import Block, ManualClock, Server
-from trioredis.keyspace import NOTIFY_NEW
+from trioredis.core import Block
 from trioredis.protocol.replies import NULL_ARRAY, ErrorReply
 
 from ..helpers import RawClient
+from . import common
 
 # -- unit -------------------------------------------------------------------------------------
 
 
-class Harness:
-    def __init__(self):
-        self.srv = Server(clock=ManualClock())
-        self.events: list = []
-        self.props: list = []
-        self.srv.notify_flags = ~NOTIFY_NEW
-        self.srv.notify = lambda kind, event, key, dbid: self.events.append((event, key))
-        self.srv.propagate_targets.append(lambda dbid, argv: self.props.append(argv))
-        self.c = self.srv.new_client()
-
+class Harness(common.Harness):
     def run(self, c, *args):
         argv = [a if isinstance(a, bytes) else str(a).encode() for a in args]
         return self.srv.execute(c, argv)

@@ -7,33 +7,14 @@ from collections import deque
 import pytest
 import redis
 
-from trioredis.core import ManualClock, Server
-from trioredis.keyspace import NOTIFY_NEW
 from trioredis.protocol.encoder import encode3
 
-from ..helpers import RawClient
+from .common import Harness, lines, same
 
 # -- differential: the same commands, byte for byte --------------------------------------------
 
 
-@pytest.fixture
-def pair(server, real_redis):
-    ours, theirs = RawClient(server.port), RawClient(real_redis.port)
-    theirs.command("FLUSHALL")
-    yield ours, theirs
-    ours.close()
-    theirs.close()
 
-
-def same(pair, script):
-    ours, theirs = pair
-    for cmd in script:
-        args = cmd.split() if isinstance(cmd, str) else cmd
-        assert ours.command(*args) == theirs.command(*args), args
-
-
-def lines(text: str) -> list[str]:
-    return [ln.strip() for ln in text.strip().splitlines() if ln.strip()]
 
 
 def test_ranges_and_indexes(pair):
@@ -362,27 +343,6 @@ def test_redis_py_roundtrip(server):
 
 # -- unit: events, propagation, deletion ------------------------------------------------------
 
-
-class Harness:
-    """A bare core.Server with recorded keyspace events and propagation."""
-
-    def __init__(self):
-        self.srv = Server(clock=ManualClock())
-        self.events: list = []
-        self.props: list = []
-        self.srv.notify_flags = ~NOTIFY_NEW  # every class but 'new' (key creation)
-        self.srv.notify = lambda kind, event, key, dbid: self.events.append((event, key))
-        self.srv.propagate_targets.append(lambda dbid, argv: self.props.append(argv))
-        self.c = self.srv.new_client()
-
-    def __call__(self, *args):
-        argv = [a if isinstance(a, bytes) else str(a).encode() for a in args]
-        return self.srv.execute(self.c, argv)
-
-    def take(self):
-        ev, pr = self.events, self.props
-        self.events, self.props = [], []
-        return ev, pr
 
 
 @pytest.fixture

@@ -6,34 +6,9 @@ import pytest
 import redis
 
 from trioredis.commands import sets
-from trioredis.core import ManualClock, Server
-from trioredis.keyspace import NOTIFY_NEW
 from trioredis.protocol.encoder import encode2, encode3
 
-from ..helpers import RawClient
-
-
-@pytest.fixture
-def pair(server, real_redis):
-    ours, theirs = RawClient(server.port), RawClient(real_redis.port)
-    theirs.command("FLUSHALL")
-    yield ours, theirs
-    ours.close()
-    theirs.close()
-
-
-def same(pair, script, sort=False):
-    ours, theirs = pair
-    for cmd in script:
-        args = cmd.split() if isinstance(cmd, str) else cmd
-        a, b = ours.command(*args), theirs.command(*args)
-        if sort:  # hash order differs: compare the lines of the reply as a multiset
-            a, b = sorted(a.split(b"\r\n")), sorted(b.split(b"\r\n"))
-        assert a == b, args
-
-
-def lines(text: str) -> list[str]:
-    return [ln.strip() for ln in text.strip().splitlines() if ln.strip()]
+from .common import Harness, lines, same
 
 
 def test_basic_and_intset_order(pair):
@@ -253,25 +228,6 @@ def test_redis_py(server):
 
 # -- unit -------------------------------------------------------------------------------------
 
-
-class Harness:
-    def __init__(self):
-        self.srv = Server(clock=ManualClock())
-        self.events: list = []
-        self.props: list = []
-        self.srv.notify_flags = ~NOTIFY_NEW
-        self.srv.notify = lambda kind, event, key, dbid: self.events.append((event, key))
-        self.srv.propagate_targets.append(lambda dbid, argv: self.props.append(argv))
-        self.c = self.srv.new_client()
-
-    def __call__(self, *args):
-        argv = [a if isinstance(a, bytes) else str(a).encode() for a in args]
-        return self.srv.execute(self.c, argv)
-
-    def take(self):
-        ev, pr = self.events, self.props
-        self.events, self.props = [], []
-        return ev, pr
 
 
 @pytest.fixture
