@@ -50,13 +50,7 @@ def _deny(c, name: str, in_multi_ok: bool) -> None:
 def subscribe(c, argv):
     """Listen for messages published to the given channels"""
     _deny(c, "SUBSCRIBE", True)
-    hub = _hub.hub_of(c.server)
-    frames = []
-    for ch in argv[1:]:
-        hub.subscribe(c, ch)
-        frames.append([b"subscribe", ch, _count(c)])
-    c.update_guard()
-    return _frames(c, frames)
+    return _subscribe(c, argv, b"subscribe", _hub.hub_of(c.server).subscribe, _count)
 
 
 @command("psubscribe", -2, "pubsub noscript loading stale", group="pubsub", since="2.0.0",
@@ -64,13 +58,7 @@ def subscribe(c, argv):
 def psubscribe(c, argv):
     """Listen for messages published to channels matching the given patterns"""
     _deny(c, "PSUBSCRIBE", True)
-    hub = _hub.hub_of(c.server)
-    frames = []
-    for pat in argv[1:]:
-        hub.psubscribe(c, pat)
-        frames.append([b"psubscribe", pat, _count(c)])
-    c.update_guard()
-    return _frames(c, frames)
+    return _subscribe(c, argv, b"psubscribe", _hub.hub_of(c.server).psubscribe, _count)
 
 
 @command("ssubscribe", -2, "pubsub noscript loading stale", keys=(1, -1, 1), group="pubsub",
@@ -79,11 +67,15 @@ def psubscribe(c, argv):
 def ssubscribe(c, argv):
     """Listen for messages published to the given shard channels"""
     _deny(c, "SSUBSCRIBE", False)
-    hub = _hub.hub_of(c.server)
+    return _subscribe(c, argv, b"ssubscribe", _hub.hub_of(c.server).ssubscribe, _shard_count)
+
+
+def _subscribe(c, argv, kind: bytes, add, count) -> Raw:
+    """Shared body of the three SUBSCRIBE commands: one confirmation frame per name."""
     frames = []
-    for ch in argv[1:]:
-        hub.ssubscribe(c, ch)
-        frames.append([b"ssubscribe", ch, _shard_count(c)])
+    for name in argv[1:]:
+        add(c, name)
+        frames.append([kind, name, count(c)])
     c.update_guard()
     return _frames(c, frames)
 
