@@ -627,3 +627,30 @@ def test_garbage_against_real_redis(real_redis, redis_commands, data):
     answer, closed = parser_says(data)
     assert redis_says(real_redis.port, data, answer, closed) == (answer, closed)
 
+
+
+TYPE_BYTES = st.sampled_from(list(b"$+(=~>|%:_,#!-*"))
+TAILS = st.sampled_from([b"", b"$", b"$3\r\n", b"%1\r\n", b":5\r\n", b"+x\r\n", b"_\r\n",
+                         b"$3\r\nab", b"*1\r\n", b"\r\n", b"PING\r\n", b"~2\r\n", b"#t\r\n"])
+
+
+LONE_ARGS = st.lists(st.sampled_from([b"", b"a", b"PING", b"k" * 30, b"12", b"$", b"-1", b"%"]),
+                    min_size=1, max_size=6)
+
+
+@settings(max_examples=300, deadline=None, database=None)
+@given(LONE_ARGS, st.integers(0, 5), TYPE_BYTES, TAILS, st.booleans())
+def test_lone_request_fast_path_matches_the_reference(args, at, type_byte, tail, then_ping):
+    """One small request per read (the lone-request fast path), maybe with an element written
+    as a one-line element of another type, and bytes after it that could leave hiredis mid-reply:
+    the result, and what the next read parses, equal the reference parser's."""
+    parts = [b"$%d\r\n%s\r\n" % (len(a), a) for a in args]
+    if at < len(args):  # element ``at`` as a one-line element of another type
+        parts[at] = bytes([type_byte]) + args[at].replace(b"\r", b"").replace(b"\n", b"") + b"\r\n"
+    data = b"*%d\r\n" % len(args) + b"".join(parts)
+    data += tail
+    nxt = enc(b"PING") if then_ping else b"PING\r\n"
+    p = RequestParser()
+    got = p.feed(data)
+    got += p.feed(nxt)
+    assert (got, p.error) == reference(data + nxt)

@@ -42,6 +42,7 @@ UNAUTH_MAX_BULK = 16384
 _BIG_COUNT = re.compile(rb"\*[1-9][0-9]{3}").search
 # The same check and the type bytes, in one call: cheaper on short runs, slower on long ones.
 _UNSAFE = re.compile(rb"[+(=~>|]|\*[1-9][0-9]{3}").search
+_LONE_SPECIAL = b"+(=~>|*%"  # the type bytes above plus every aggregate header
 _SPECIAL = re.compile(rb"[+(=~>|*]").search
 _BIG_AGGREGATE = re.compile(rb"[~>|%][1-9][0-9]{3}").search
 _SMALL = 512  # runs up to this long take the one-call safety check
@@ -225,6 +226,31 @@ class RequestParser:
         if not data or self.error is not None:
             return []
         if data[0] == 42 and self.authenticated:
+            n = len(data)
+            if (
+                n <= _SMALL
+                and n <= self.max_bulk
+                and data[n - 1] == 10
+                and len(data.translate(None, _LONE_SPECIAL)) == n - 1
+                and data.find(b"\r", 2, 5) > 0
+            ):
+                # The commonest read: one small request whose leading '*' is the only
+                # aggregate or type byte Redis refuses, with a count below 1000. No sentinel
+                # is needed: with no aggregate header left, bytes after the request could only
+                # leave hiredis mid-element by ending on a type byte, and the read ends in LF.
+                reader = self._reader
+                reader.feed(data)
+                try:
+                    req = reader.gets()
+                    if req.__class__ is list and reader.gets() is False and not reader.has_data():
+                        for a in req:
+                            if a.__class__ is not bytes:
+                                break
+                        else:
+                            return [req] if req else []
+                except (ValueError, TypeError, hiredis.ProtocolError, MemoryError):
+                    pass
+                self._reader = hiredis.Reader()
             return self._fast(data, 0)
         return self._python(data, 0, True)
 
