@@ -12,6 +12,19 @@ _SMALL_INTS = [b":%d\r\n" % i for i in range(-1, 1025)]
 _OK = b"+OK\r\n"
 _NULL2 = b"$-1\r\n"
 _NULL3 = b"_\r\n"
+_BULK_HEADERS = [b"$%d\r\n" % i for i in range(1024)]
+
+
+def _bulk_array(r) -> bytes | None:
+    """The commonest array, bulk strings only, in one join (no call per element); None if an
+    element is anything but exactly ``bytes`` (Raw and Verbatim subclass it)."""
+    out = [b"*%d\r\n" % len(r)]
+    for x in r:
+        if x.__class__ is not bytes:
+            return None
+        n = len(x)
+        out += (_BULK_HEADERS[n] if n < 1024 else b"$%d\r\n" % n, x, b"\r\n")
+    return b"".join(out)
 
 
 def format_double(value: float) -> bytes:
@@ -57,7 +70,7 @@ def encode2(r) -> bytes:
     if r is None:
         return _NULL2
     if t is list or t is tuple or t is Push:
-        return b"*%d\r\n" % len(r) + b"".join([encode2(x) for x in r])
+        return _bulk_array(r) or b"*%d\r\n" % len(r) + b"".join([encode2(x) for x in r])
     if t is Raw:
         return r
     if t is bytearray or t is memoryview or t is Verbatim:
@@ -97,7 +110,7 @@ def encode3(r) -> bytes:
     if r is None or r is NULL_ARRAY:
         return _NULL3
     if t is list or t is tuple:
-        return b"*%d\r\n" % len(r) + b"".join([encode3(x) for x in r])
+        return _bulk_array(r) or b"*%d\r\n" % len(r) + b"".join([encode3(x) for x in r])
     if t is Raw:
         return r
     if t is bytearray or t is memoryview:
