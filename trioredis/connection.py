@@ -268,7 +268,10 @@ class Connection:
                     c.close_after_reply = True
                     self.log.verbose(f"Protocol error ({parser.error}) from client: id={c.id} addr={c.addr}")
                 if outq:
-                    await self._flush()
+                    # The common case without a coroutine: nothing to log first, no drain
+                    # task running, and the socket takes it all.
+                    if srv.before_flush is not None or self.draining or not self._send_queued():
+                        await self._flush()
             finally:
                 self.busy = False
             if c.close_after_reply or c.killed:
@@ -276,6 +279,23 @@ class Connection:
             if self.outq:
                 await self._flush()
             await checkpoint()
+
+    def _send_queued(self) -> bool:
+        """One non-blocking send of the request loop's output: True if all of it went."""
+        outq = self.outq
+        data = b"".join(outq) if len(outq) > 1 else outq[0]
+        try:
+            sent = self.sock.send(data)
+        except BlockingIOError:
+            sent = 0
+        self.server.stat_net_output_bytes += sent
+        outq.clear()
+        self.out_bytes = 0
+        if sent == len(data):
+            return True
+        outq.append(data[sent:] if sent else data)
+        self.out_bytes = len(data) - sent
+        return False
 
     async def _flush(self) -> None:
         hook = self.server.before_flush
@@ -287,19 +307,8 @@ class Connection:
             await self.drained.wait()
             if not self.outq:
                 return
-        outq = self.outq
-        if len(outq) == 1:
-            data = outq[0]
-            try:
-                sent = self.sock.send(data)
-            except BlockingIOError:
-                sent = 0
-            self.server.stat_net_output_bytes += sent
-            if sent == len(data):
-                outq.clear()
-                self.out_bytes = 0
-                return
-        await self._send_all()
+        if not self._send_queued():
+            await self._send_all()
 
     async def _wait_blocked(self, blk: Block, argv: list):
         """Wait until the keys serve this client, the timeout fires, or the client leaves."""
