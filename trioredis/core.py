@@ -72,6 +72,7 @@ class _StillBlocked:
 STILL_BLOCKED = _StillBlocked()
 
 
+_command_named = registry.TABLE.get  # the table is filled in place, never replaced
 _EXEC_NAMES = frozenset({"exec", "discard", "multi", "watch", "quit", "reset"})
 _PUBSUB_ALLOWED = frozenset(
     {"subscribe", "unsubscribe", "psubscribe", "punsubscribe", "ssubscribe", "sunsubscribe",
@@ -194,9 +195,9 @@ class Server:
     def execute(self, c: Client, argv: list):
         """Run one request from client ``c``: Redis's processCommand. Returns the reply."""
         self.stat_numcommands += 1
-        cmd = registry.TABLE.get(argv[0])
+        cmd = _command_named(argv[0])
         if cmd is None:
-            cmd = registry.TABLE.get(argv[0].lower())
+            cmd = _command_named(argv[0].lower())
             if cmd is None:
                 return self._reject(c, errors.unknown_command(argv[0], argv[1:]))
         if cmd.subcommands is not None and (len(argv) > 1 or cmd.proc is None):
@@ -215,7 +216,16 @@ class Server:
             refused = self._check(c, cmd, argv)
             if refused is not None:
                 return refused
-        reply = self.call(c, cmd, argv)
+        # call(), inlined: this runs for every request.
+        dirty = self.dirty
+        cmd.calls += 1
+        try:
+            reply = cmd.proc(c, argv)
+        except Exception as e:
+            reply = self._failed(cmd, argv, e)
+        if self.monitors or (self.dirty != dirty and self.propagate_targets):
+            self._after_call(c, cmd, argv, dirty)
+        c.propagate_as = None
         if self.ready_keys:
             self.serve_ready_keys()
         return reply
@@ -319,19 +329,29 @@ class Server:
         return fn[0]() if fn else 0
 
     def call(self, c: Client, cmd, argv):
-        """Run ``cmd`` for ``c`` and propagate it: Redis's call()."""
+        """Run ``cmd`` for ``c`` and propagate it: Redis's call() (``execute`` inlines it)."""
         dirty = self.dirty
         cmd.calls += 1
         try:
             reply = cmd.proc(c, argv)
-        except CommandError as e:
-            cmd.failed_calls += 1
-            reply = self.error_reply(e.message)
-        except Exception as e:  # a bug must not take the server down
-            cmd.failed_calls += 1
-            self.stat_unexpected_error_replies += 1
-            self.run_hooks("internal_error", cmd, argv, e)
-            reply = self.error_reply(f"ERR internal error in '{cmd.name}': {type(e).__name__}")
+        except Exception as e:
+            reply = self._failed(cmd, argv, e)
+        if self.monitors or (self.dirty != dirty and self.propagate_targets):
+            self._after_call(c, cmd, argv, dirty)
+        c.propagate_as = None
+        return reply
+
+    def _failed(self, cmd, argv, e: Exception) -> ErrorReply:
+        """The error reply of a handler that raised; a bug must not take the server down."""
+        cmd.failed_calls += 1
+        if isinstance(e, CommandError):
+            return self.error_reply(e.message)
+        self.stat_unexpected_error_replies += 1
+        self.run_hooks("internal_error", cmd, argv, e)
+        return self.error_reply(f"ERR internal error in '{cmd.name}': {type(e).__name__}")
+
+    def _after_call(self, c: Client, cmd, argv, dirty: int) -> None:
+        """MONITOR feeds, and propagation of a command that changed the dataset."""
         if self.monitors and not c.retrying:
             self.run_hooks("monitor", c, cmd, argv)
         if self.dirty != dirty and self.propagate_targets and (cmd.write or cmd.may_replicate):
@@ -342,8 +362,6 @@ class Server:
                 for a in also:
                     self.propagate(c.db.id, a)
             c.woff = self.master_repl_offset  # what WAIT waits for
-        c.propagate_as = None
-        return reply
 
     # -- propagation -------------------------------------------------------------------------
 
