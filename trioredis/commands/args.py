@@ -22,23 +22,21 @@ LLONG_MAX = 2**63 - 1
 
 
 def to_int(b: bytes) -> int | None:
-    """Redis's string2ll: the integer, or None when ``b`` is not canonical or out of range."""
-    try:
-        v = int(b)
-    except ValueError:
+    """Redis's string2ll: the integer, or None when ``b`` is not canonical or out of range
+    (checked on the text: plain ASCII digits, no sign but '-', no leading zero, no "-0")."""
+    digits = b[1:] if b[:1] == b"-" else b
+    if not digits.isdigit() or (digits[0] == 48 and (len(b) > 1)) or len(b) > 20:
         return None
-    if b"%d" % v != b or not LLONG_MIN <= v <= LLONG_MAX:
+    v = int(b)
+    if not LLONG_MIN <= v <= LLONG_MAX:
         return None
     return v
 
 
 def parse_int(b: bytes, error: str = NOT_INTEGER) -> int:
     """An integer argument, or CommandError(``error``)."""
-    try:
-        v = int(b)
-    except ValueError:
-        raise CommandError(error) from None
-    if b"%d" % v != b or not LLONG_MIN <= v <= LLONG_MAX:
+    v = to_int(b)
+    if v is None:
         raise CommandError(error)
     return v
 

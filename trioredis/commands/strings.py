@@ -424,6 +424,7 @@ def _incr(c, key: bytes, delta: int) -> int:
         v = db.lookup(key)
     if v is None:
         new = delta
+        db.store(key, b"%d" % new, keepttl=True)
     else:
         if v.__class__ is not bytes and v.__class__ is not bytearray:
             raise CommandError(WRONGTYPE)
@@ -433,7 +434,7 @@ def _incr(c, key: bytes, delta: int) -> int:
         new = old + delta
         if new > LLONG_MAX or new < LLONG_MIN:
             raise CommandError(OVERFLOW)
-    db.store(key, b"%d" % new, keepttl=True)
+        db.data[key] = b"%d" % new  # the key exists: its TTL and place in SCAN stay as they are
     db.modified(key, b"incrby", NOTIFY_STRING)
     return new
 
