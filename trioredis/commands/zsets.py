@@ -512,6 +512,11 @@ _BY_COMPLEXITY = ("O(log(N)+M) with N being the number of elements in the sorted
          **_RANGE_FLAGS)
 def zrange(c, argv):
     """Return a range of members in a sorted set"""
+    if len(argv) == 4:  # the plain form, by rank without options: the generic path's steps
+        start = parse_int(argv[2])
+        end = parse_int(argv[3])
+        zs = c.db.get_typed(argv[1], ZSet)
+        return [m for _, m in rank_items(zs, start, end, False)] if zs is not None else []
     return zrange_generic(c, argv, 1, None, _AUTO, _DIR_AUTO)
 
 
