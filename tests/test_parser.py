@@ -654,3 +654,19 @@ def test_lone_request_fast_path_matches_the_reference(args, at, type_byte, tail,
     got = p.feed(data)
     got += p.feed(nxt)
     assert (got, p.error) == reference(data + nxt)
+
+
+INLINE_TOKENS = st.sampled_from([b"PING", b"a", b" ", b"  ", b"\t", b"\r", b"\r\n", b"\n", b"*",
+                                 b"$3", b"\x0b", b"\x0c", b'"', b"'", b"\x00", b"x" * 20])
+
+
+@settings(max_examples=300, deadline=None, database=None)
+@given(st.lists(INLINE_TOKENS, min_size=1, max_size=40).map(b"".join))
+def test_whole_inline_lines_fast_path_matches_the_reference(body):
+    """Reads of whole inline lines take a split-based fast path; it must read them exactly
+    as the reference (sdssplitargs) parser does, whatever the whitespace, and hand anything
+    with quotes, NUL, \\v, \\f or a line starting with '*' to the reference path."""
+    data = body + b"\n"
+    assume(data[0] != 42)
+    p = RequestParser()
+    assert (p.feed(data), p.error) == reference(data)

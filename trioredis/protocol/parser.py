@@ -19,6 +19,11 @@ Two parsers share the stream:
   state between reads; a large bulk arriving over many reads is collected in a list of chunks,
   so the cost stays linear.
 
+Two shortcuts come first, each proven equal to the paths above by property tests: a read
+that is one small request whose leading ``*`` is its only aggregate or refused type byte goes
+to hiredis alone, and a read of whole inline lines without quotes, NUL, ``\\v`` or ``\\f`` is
+split on whitespace.
+
 Each read's run is split at the last ``\\r\\n*`` (the likely start of the last request): the
 complete requests before it go to hiredis in one call, the tail (often a partial request)
 in a second; whatever hiredis does not take back cleanly is re-parsed by Python from the
@@ -252,6 +257,10 @@ class RequestParser:
                     pass
                 self._reader = hiredis.Reader()
             return self._fast(data, 0)
+        if data[-1] == 10 and data[0] != 42 and data.find(b"\n*") < 0 and _SPLIT_SLOW(data) is None:
+            # Whole inline lines only (redis-benchmark's PING_INLINE, telnet): no quote, NUL,
+            # \v or \f, so each line splits on whitespace exactly as sdssplitargs does.
+            return [args for args in map(bytes.split, data.split(b"\n")) if args]
         return self._python(data, 0, True)
 
     # -- fast path ---------------------------------------------------------------------------
