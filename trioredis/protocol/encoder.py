@@ -12,6 +12,7 @@ _SMALL_INTS = [b":%d\r\n" % i for i in range(-1, 1025)]
 _OK = b"+OK\r\n"
 _NULL2 = b"$-1\r\n"
 _NULL3 = b"_\r\n"
+_SIMPLE = {"OK": _OK, "PONG": b"+PONG\r\n", "QUEUED": b"+QUEUED\r\n"}  # the common statuses
 _BULK_HEADERS = [b"$%d\r\n" % i for i in range(1024)]
 
 
@@ -62,7 +63,7 @@ def encode2(r) -> bytes:
     if t is bytes:
         return b"$%d\r\n%s\r\n" % (len(r), r)
     if t is str:
-        return _OK if r == "OK" else b"+" + r.encode() + b"\r\n"
+        return _SIMPLE.get(r) or b"+" + r.encode() + b"\r\n"
     if t is int:
         if -1 <= r <= 1023:
             return _SMALL_INTS[r + 1]
@@ -102,7 +103,7 @@ def encode3(r) -> bytes:
     if t is bytes:
         return b"$%d\r\n%s\r\n" % (len(r), r)
     if t is str:
-        return _OK if r == "OK" else b"+" + r.encode() + b"\r\n"
+        return _SIMPLE.get(r) or b"+" + r.encode() + b"\r\n"
     if t is int:
         if -1 <= r <= 1023:
             return _SMALL_INTS[r + 1]
