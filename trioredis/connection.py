@@ -111,26 +111,13 @@ class Connection:
         full. Called by the flusher."""
         if self.closed or self.busy or self.draining or not self.outq:
             return
-        outq = self.outq
-        data = b"".join(outq) if len(outq) > 1 else outq[0]
         try:
-            sent = self.sock.send(data)
-        except BlockingIOError:
-            sent = 0
+            done = self._send_queued()
         except OSError:
             self.kill()
             return
-        self.server.stat_net_output_bytes += sent
-        outq.clear()
-        self.out_bytes = 0
-        if sent < len(data):
-            rest = data[sent:]
-            outq.append(rest)
-            self.out_bytes = len(rest)
-            if self.nursery is not None:
-                self._start_drain()
-        else:
-            self.soft_since = 0.0
+        if not done and self.nursery is not None:
+            self._start_drain()
 
     def _over_limit(self) -> bool:
         """client-output-buffer-limit for this client's class: hard, then soft for N seconds."""
@@ -281,7 +268,8 @@ class Connection:
             await checkpoint()
 
     def _send_queued(self) -> bool:
-        """One non-blocking send of the request loop's output: True if all of it went."""
+        """One non-blocking send of everything queued: True if all of it went (the rest stays
+        queued). OSError other than a full socket propagates."""
         outq = self.outq
         data = b"".join(outq) if len(outq) > 1 else outq[0]
         try:
@@ -292,6 +280,7 @@ class Connection:
         outq.clear()
         self.out_bytes = 0
         if sent == len(data):
+            self.soft_since = 0.0
             return True
         outq.append(data[sent:] if sent else data)
         self.out_bytes = len(data) - sent
