@@ -432,18 +432,12 @@ def ltrim(c, argv):
     if lst is None:
         return OK
     n = len(lst)
-    if start < 0:
-        start += n
-    if end < 0:
-        end += n
-    if start < 0:
-        start = 0
-    if start > end or start >= n:
+    r = clamp_range(start, end, n)
+    if r is None:
         left, right = n, 0
         lst.clear()
     else:
-        if end >= n:
-            end = n - 1
+        start, end = r
         left, right = start, n - end - 1
         if left + right <= end - start + 1:
             for _ in range(left):

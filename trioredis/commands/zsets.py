@@ -580,18 +580,10 @@ def _zremrange(c, argv, rangetype: int, event: bytes):
     if zs is None:
         return 0
     if rangetype == _RANK:
-        n = len(zs)
-        if start < 0:
-            start += n
-        if end < 0:
-            end += n
-        if start < 0:
-            start = 0
-        if start > end or start >= n:
+        r = clamp_range(start, end, len(zs))
+        if r is None:
             return 0
-        if end >= n:
-            end = n - 1
-        i, k = start, end + 1
+        i, k = r[0], r[1] + 1
     elif rangetype == _SCORE:
         i, k = zs.score_span(*srange)
     else:
