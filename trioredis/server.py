@@ -55,25 +55,15 @@ class ServerRunner:
         for addr in addrs:
             optional = addr.startswith("-")
             addr = addr.lstrip("-")
-            if addr == "*":
-                addr = "0.0.0.0"
-            family = socket.AF_INET6 if ":" in addr else socket.AF_INET
-            sock = socket.socket(family, socket.SOCK_STREAM)
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-            if family == socket.AF_INET6:
-                sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
             try:
-                sock.bind((addr, port))
+                sock = open_listener(addr, port, cfg["tcp-backlog"])
             except OSError as e:
-                sock.close()
                 if optional and e.errno in (errno.EADDRNOTAVAIL, errno.EAFNOSUPPORT):
                     continue
                 for s in self.listeners:
                     s.close()
                 self.listeners = []
                 raise
-            sock.listen(cfg["tcp-backlog"])
-            sock.setblocking(False)
             if port == 0:
                 port = sock.getsockname()[1]
             self.listeners.append(sock)
@@ -105,8 +95,8 @@ class ServerRunner:
                 finally:
                     sock.close()
                 continue
-            peer = _fmt_addr(addr)
-            local = _fmt_addr(sock.getsockname())
+            peer = fmt_addr(addr)
+            local = fmt_addr(sock.getsockname())
             client = srv.new_client(peer, local, sock.fileno())
             conn = Connection(srv, sock, client, self.log)
             nursery.start_soon(self._run_connection, conn)
@@ -154,7 +144,27 @@ class ServerRunner:
         self.listeners = []
 
 
-def _fmt_addr(addr) -> str:
+def open_listener(addr: str, port: int, backlog: int) -> socket.socket:
+    """A non-blocking listening TCP socket on ``addr`` (``*`` = all IPv4; IPv6 v6-only)."""
+    if addr == "*":
+        addr = "0.0.0.0"
+    family = socket.AF_INET6 if ":" in addr else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        if family == socket.AF_INET6:
+            sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+        sock.bind((addr, port))
+        sock.listen(backlog)
+        sock.setblocking(False)
+    except OSError:
+        sock.close()
+        raise
+    return sock
+
+
+def fmt_addr(addr) -> str:
+    """``host:port``, ``[v6]:port``, or a Unix path, as Redis prints addresses."""
     if isinstance(addr, tuple):
         host, port = addr[0], addr[1]
         return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"

@@ -19,6 +19,7 @@ import trio
 from trio.lowlevel import wait_readable
 from trio_websocket import wrap_server_stream
 
+from ..server import fmt_addr, open_listener
 from . import protocol as P
 from .session import Session
 from .sockstream import SockStream
@@ -35,11 +36,6 @@ _STATIC = {
 }
 _CSP = ("default-src 'self'; connect-src 'self' ws: wss:; img-src 'self' data:; "
         "style-src 'self'; script-src 'self'; frame-ancestors 'none'")
-
-
-def _fmt_addr(addr) -> str:
-    host, port = addr[0], addr[1]
-    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
 
 
 class Gateway:
@@ -65,21 +61,11 @@ class Gateway:
         cfg = self.config
         port = max(cfg["ws-port"], 0)  # -1: any free port
         for addr in cfg["ws-bind"] or ["127.0.0.1"]:
-            if addr == "*":
-                addr = "0.0.0.0"
-            family = socket.AF_INET6 if ":" in addr else socket.AF_INET
-            sock = socket.socket(family, socket.SOCK_STREAM)
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-            if family == socket.AF_INET6:
-                sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
             try:
-                sock.bind((addr, port))
+                sock = open_listener(addr, port, 128)
             except OSError:
-                sock.close()
                 self.close_listeners()
                 raise
-            sock.listen(128)
-            sock.setblocking(False)
             if port == 0:
                 port = sock.getsockname()[1]
             self.listeners.append(sock)
@@ -90,7 +76,7 @@ class Gateway:
             self.static[name] = (data, ctype)
         self.server.log.notice(
             "WebSocket gateway listening on "
-            + ", ".join(f"ws://{_fmt_addr((a, port))}/ws" for a in cfg["ws-bind"] or ["127.0.0.1"])
+            + ", ".join(f"ws://{fmt_addr((a, port))}/ws" for a in cfg["ws-bind"] or ["127.0.0.1"])
         )
         return port
 
@@ -139,13 +125,13 @@ class Gateway:
             if req is None:
                 return
             if req.is_upgrade():
-                await self._upgrade(stream, req, _fmt_addr(addr), _fmt_addr(sock.getsockname()))
+                await self._upgrade(stream, req, fmt_addr(addr), fmt_addr(sock.getsockname()))
             else:
                 await self._http(stream, req)
         except (trio.BrokenResourceError, trio.ClosedResourceError, OSError):
             pass
         except Exception as e:  # a bug or a library error ends this socket, not the server
-            self.server.log.warning(f"WebSocket gateway: connection from {_fmt_addr(addr)} "
+            self.server.log.warning(f"WebSocket gateway: connection from {fmt_addr(addr)} "
                                     f"failed: {e!r}")
         finally:
             stream.close_now()
