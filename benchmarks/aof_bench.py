@@ -17,11 +17,12 @@ import csv
 import io
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
-import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from bench import Target, free_port, pinned  # noqa: E402
 
 MODES = {
     "off": ("--appendonly", "no"),
@@ -29,42 +30,6 @@ MODES = {
     "always": ("--appendonly", "yes", "--appendfsync", "always"),
 }
 SCENARIOS = [(50, 1), (50, 16), (1, 1)]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def pinned(cmd: list[str], cpu) -> list[str]:
-    if cpu is not None and shutil.which("taskset"):
-        return ["taskset", "-c", str(cpu), *cmd]
-    return cmd
-
-
-class Target:
-    def __init__(self, cmd: list[str], port: int):
-        self.port = port
-        self.proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                break
-            except OSError:
-                if time.monotonic() > deadline:
-                    self.stop()
-                    raise
-                time.sleep(0.05)
-
-    def stop(self) -> None:
-        self.proc.terminate()
-        try:
-            self.proc.wait(10)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
 
 
 def set_rps(port: int, clients: int, pipeline: int, requests: int, cpu) -> float | None:
@@ -87,7 +52,7 @@ def start(name: str, mode: str, cpu, workdir: str) -> Target:
         cmd = [sys.executable, "-m", "trioredis", "server", *common]
     else:
         cmd = ["redis-server", "--bind", "127.0.0.1", *common]
-    return Target(pinned(cmd, cpu), port)
+    return Target(name, pinned(cmd, cpu), port)
 
 
 def main() -> None:
