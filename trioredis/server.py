@@ -74,17 +74,7 @@ class ServerRunner:
     async def accept_loop(self, lsock: socket.socket, nursery: trio.Nursery) -> None:
         srv = self.server
         while True:
-            try:
-                sock, addr = lsock.accept()
-            except BlockingIOError:
-                await wait_readable(lsock)
-                continue
-            except OSError as e:
-                if e.errno in (errno.EMFILE, errno.ENFILE, errno.ENOBUFS, errno.ENOMEM):
-                    self.log.warning(f"Error accepting a client connection: {e}")
-                    await trio.sleep(0.1)
-                    continue
-                raise
+            sock, addr = await accept_one(lsock, self.log, "client connection")
             sock.setblocking(False)
             if sock.family != socket.AF_UNIX:
                 sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
@@ -161,6 +151,22 @@ def open_listener(addr: str, port: int, backlog: int) -> socket.socket:
         sock.close()
         raise
     return sock
+
+
+async def accept_one(lsock: socket.socket, log, what: str):
+    """The next ``(socket, address)`` from a listener; out of descriptors or memory, log it
+    and try again 100 ms later, as Redis does, instead of failing the listener."""
+    while True:
+        try:
+            return lsock.accept()
+        except BlockingIOError:
+            await wait_readable(lsock)
+        except OSError as e:
+            if e.errno in (errno.EMFILE, errno.ENFILE, errno.ENOBUFS, errno.ENOMEM):
+                log.warning(f"Error accepting a {what}: {e}")
+                await trio.sleep(0.1)
+                continue
+            raise
 
 
 def fmt_addr(addr) -> str:

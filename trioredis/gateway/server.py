@@ -11,15 +11,13 @@ batches joined once) for every socket that receives them.
 
 from __future__ import annotations
 
-import errno
 import socket
 from importlib import resources
 
 import trio
-from trio.lowlevel import wait_readable
 from trio_websocket import wrap_server_stream
 
-from ..server import fmt_addr, open_listener
+from ..server import accept_one, fmt_addr, open_listener
 from . import protocol as P
 from .session import Session
 from .sockstream import SockStream
@@ -99,17 +97,7 @@ class Gateway:
 
     async def _accept_loop(self, lsock: socket.socket, nursery: trio.Nursery) -> None:
         while True:
-            try:
-                sock, addr = lsock.accept()
-            except BlockingIOError:
-                await wait_readable(lsock)
-                continue
-            except OSError as e:
-                if e.errno in (errno.EMFILE, errno.ENFILE, errno.ENOBUFS, errno.ENOMEM):
-                    self.server.log.warning(f"Error accepting a WebSocket connection: {e}")
-                    await trio.sleep(0.1)
-                    continue
-                raise
+            sock, addr = await accept_one(lsock, self.server.log, "WebSocket connection")
             sock.setblocking(False)
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             nursery.start_soon(self._handle, sock, addr)
