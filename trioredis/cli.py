@@ -16,8 +16,9 @@ from functools import partial
 import trio
 import typer
 
-from .config import PARAMS, Config, ConfigError, canonical
+from .config import PARAMS, Config, canonical
 from .core import Server
+from .errors import ConfigError, StartupError
 from .log import Logger
 from .server import serve
 
@@ -178,10 +179,6 @@ def _single(group: BaseExceptionGroup) -> BaseException:
     while isinstance(group, BaseExceptionGroup) and len(group.exceptions) == 1:
         group = group.exceptions[0]
     return group
-
-
-class StartupError(Exception):
-    """A clear, one-line reason the server cannot start (corrupt RDB, bad AOF, ...)."""
 
 
 async def _main(srv: Server, log: Logger) -> int:

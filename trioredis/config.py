@@ -12,12 +12,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from .errors import CommandError
+from .errors import CommandError, ConfigError
 from .protocol.parser import ParseError, split_inline
 
-
-class ConfigError(Exception):
-    """A bad value or unknown parameter; the text is Redis's reason."""
+__all__ = ["ALIASES", "PARAMS", "Config", "ConfigError", "Param", "canonical", "param"]
 
 
 @dataclass

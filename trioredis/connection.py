@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 import trio
 from trio.lowlevel import checkpoint, wait_readable, wait_writable
 
-from .core import Block
+from .blocking import Block
 from .protocol.encoder import error_line
 from .protocol.parser import RequestParser
 

@@ -13,19 +13,16 @@ import time
 from collections import deque
 from collections.abc import Callable
 
-# Functions run at the end of every Server's construction: modules that keep per-server state
-# (the pub/sub hub, replication, persistence) attach it here. Defined before the imports below
-# because importing the command table imports the command modules, which append to it.
-SERVER_INIT: list[Callable[[Server], None]] = []
-
-from . import errors  # noqa: E402
-from .client import Client  # noqa: E402
-from .commands import registry  # noqa: E402
-from .config import Config  # noqa: E402
-from .errors import CommandError  # noqa: E402
-from .keyspace import Database  # noqa: E402
-from .log import Logger  # noqa: E402
-from .protocol.replies import NULL_ARRAY, QUEUED, ErrorReply  # noqa: E402
+from . import errors
+from .blocking import STILL_BLOCKED, Block
+from .client import Client
+from .commands import registry
+from .config import Config
+from .errors import CommandError
+from .extensions import SERVER_INIT
+from .keyspace import Database
+from .log import Logger
+from .protocol.replies import NULL_ARRAY, QUEUED, ErrorReply
 
 
 class Clock:
@@ -44,32 +41,6 @@ class ManualClock(Clock):
 
     def advance(self, seconds: float) -> None:
         self.now += seconds
-
-
-class Block:
-    """A client blocked on keys (BLPOP, XREAD BLOCK, ...), waiting to be served in order."""
-
-    __slots__ = ("client", "cmd", "argv", "keys", "db", "timeout", "timeout_reply", "reply",
-                 "done", "wakeup")
-
-    def __init__(self, client, cmd, argv, keys, timeout, timeout_reply):
-        self.client = client
-        self.cmd = cmd
-        self.argv = argv  # what to run when a key is ready ($ already resolved, ...)
-        self.keys = keys
-        self.db = client.db
-        self.timeout = timeout  # seconds; 0 waits forever
-        self.timeout_reply = timeout_reply
-        self.reply = None
-        self.done = False
-        self.wakeup: Callable | None = None  # set by the connection: wakes its task
-
-
-class _StillBlocked:
-    __slots__ = ()
-
-
-STILL_BLOCKED = _StillBlocked()
 
 
 _command_named = registry.TABLE.get  # the table is filled in place, never replaced
@@ -495,8 +466,5 @@ class Server:
             db.signal_all_blocking()  # blocked XREADGROUP clients learn their key is gone
         return n
 
-
-# Import side effect: registers every command in the table.
-from . import commands as _commands  # noqa: E402,F401
 
 NULL = NULL_ARRAY

@@ -19,6 +19,19 @@ class ProtocolError(Exception):
     """The byte stream is not valid RESP: reply with the error, then close the connection."""
 
 
+class ConfigError(Exception):
+    """A bad configuration value or unknown parameter; the text is Redis's reason.
+
+    Raised by config parsing, by the modules that add parameters (notify, cluster, gateway) and
+    by file formats read at start-up, so it lives here, below all of them."""
+
+
+class StartupError(Exception):
+    """A clear, one-line reason the server cannot start (corrupt RDB, bad AOF, busy port...).
+
+    Raised by persistence, the gateway and the listeners; the CLI prints it and exits 1."""
+
+
 WRONGTYPE = "WRONGTYPE Operation against a key holding the wrong kind of value"
 NOT_INTEGER = "ERR value is not an integer or out of range"
 NOT_FLOAT = "ERR value is not a valid float"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .config import ConfigError
+from .errors import ConfigError
 from .keyspace import (
     NOTIFY_EVICTED,
     NOTIFY_EXPIRED,

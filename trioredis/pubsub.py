@@ -172,7 +172,6 @@ def hub_of(server: Server) -> PubSubHub:
     return hub
 
 
-# At the end: core imports the command modules, and so this one, while it loads itself.
-from .core import SERVER_INIT  # noqa: E402
+from .extensions import SERVER_INIT  # noqa: E402
 
 SERVER_INIT.append(install)

@@ -44,6 +44,19 @@ class ServerRunner:
         self.nursery.start_soon(fn, *args)
         return True
 
+    def call_later(self, delay: float, fn) -> bool:
+        """Run ``fn()`` (synchronous, like a command) after ``delay`` seconds, in a task of the
+        server's nursery; False when there is no nursery yet (or any more)."""
+
+        async def later():
+            await trio.sleep(delay)
+            try:
+                fn()
+            except Exception as e:  # one timer's bug must not take the server down
+                self.log.warning(f"timer {getattr(fn, '__qualname__', fn)} failed: {e!r}")
+
+        return self.spawn(later)
+
     def request_shutdown(self, code: int = 0) -> None:
         self.exit_code = code
         self.shutdown_event.set()

@@ -526,3 +526,27 @@ def test_differential_hello_and_client_list_shape(server, real_redis):
         a.close()
         b.close()
 
+
+
+def test_client_pause_ends_by_its_timer_task_in_a_running_server():
+    """The pause's wake-up is a task of the server's nursery (runner.call_later), not the cron:
+    with hz 1 the cron alone would hold the write for up to a second."""
+    import time
+
+    import redis
+
+    from ..helpers import ThreadedServer
+
+    with ThreadedServer(hz=1) as s:
+        a = redis.Redis(port=s.port, socket_timeout=10)
+        b = redis.Redis(port=s.port, socket_timeout=10)
+        b.ping()
+        a.execute_command("CLIENT", "PAUSE", "150", "WRITE")
+        assert s.call(lambda: s.server.pause_state.timer_running) is True
+        start = time.monotonic()
+        assert b.set("k", "v")
+        held = time.monotonic() - start
+        assert 0.1 <= held < 0.6, held
+        assert s.call(lambda: s.server.pause_state.timer_running) is False
+        a.close()
+        b.close()

@@ -29,9 +29,9 @@ import hiredis
 import trio
 
 from ..errors import READONLY
-from . import cluster_mode, parse_addr
 from .nodefile import NodeFile, NodeState
 from .peer import PeerLink, one_shot
+from .settings import cluster_mode, parse_addr
 
 if TYPE_CHECKING:
     from ..core import Server

@@ -13,6 +13,8 @@ import json
 import os
 from dataclasses import dataclass, field
 
+from ..errors import ConfigError
+
 
 @dataclass
 class NodeState:
@@ -39,12 +41,8 @@ class NodeFile:
         except FileNotFoundError:
             return NodeState()
         except (OSError, ValueError) as e:
-            from ..config import ConfigError
-
             raise ConfigError(f"cannot read the cluster node file {self.path}: {e}") from None
         if not isinstance(raw, dict):
-            from ..config import ConfigError
-
             raise ConfigError(f"the cluster node file {self.path} is not a JSON object")
         return NodeState(
             node_id=str(raw.get("node_id") or ""),

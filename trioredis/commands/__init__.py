@@ -1,29 +1,28 @@
 """Command families, one module each; importing this package fills the command table."""
 
-from importlib import import_module
-
-MODULES = (
-    "connection",
-    "server",
-    "keys",
-    "strings",
-    "bitmaps",
-    "lists",
-    "hashes",
-    "sets",
-    "zsets",
-    "geo",
-    "streams",
-    "sort",
-    "hyperloglog",
-    "transactions",
-    "pubsub",
-    "persistence",
-    "aof",
-    "replication",
-    "cluster",
-    "sentinel",
+# Explicit imports (not a loop over names) so that tools and tests/test_architecture.py see
+# every edge of the import graph. Order is registration order.
+from . import (  # noqa: F401, I001
+    connection,
+    server,
+    keys,
+    strings,
+    bitmaps,
+    lists,
+    hashes,
+    sets,
+    zsets,
+    geo,
+    streams,
+    sort,
+    hyperloglog,
+    transactions,
+    pubsub,
+    persistence,
+    aof,
+    replication,
+    cluster,
+    sentinel,
 )
 
-for _name in MODULES:
-    import_module(f"{__name__}.{_name}")
+MODULES = ("connection", "server", "keys", "strings", "bitmaps", "lists", "hashes", "sets", "zsets", "geo", "streams", "sort", "hyperloglog", "transactions", "pubsub", "persistence", "aof", "replication", "cluster", "sentinel")

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hmac
 
+from ..blocking import Block
 from ..errors import AUTH_NOT_CONFIGURED, INVALID_DB, SYNTAX, WRONGPASS, CommandError
 from ..errors import wrong_arity as _wrong_arity
 from ..protocol.replies import OK, Verbatim
@@ -611,8 +612,6 @@ class ClientPause:
             return None
         if not self.all and not _pausable_write(c, cmd):
             return None
-        from ..core import Block
-
         blk = Block(c, cmd, argv, [], 0, HOLD)
         self.held.append(blk)
         return blk
@@ -636,31 +635,23 @@ class ClientPause:
                 srv.finish_block(blk, srv.execute(c, blk.argv))
 
     def _start_timer(self) -> None:
-        """Wake up at the end of the pause (cron is the fallback, and outside Trio the only way)."""
-        if self.timer_running:
+        """Wake up at the end of the pause through the server's runner (a task in its nursery);
+        the cron is the fallback, and without a runner (unit tests drive core.Server) the only
+        way."""
+        runner = self.server.runner
+        if self.timer_running or runner is None:
             return
-        try:
-            import trio
+        delay = max(0.0, (self.end_ms - self.server.now_ms()) / 1000)
+        self.timer_running = runner.call_later(delay, self._on_timer)
 
-            trio.lowlevel.spawn_system_task(self._timer)
-        except RuntimeError:  # not running under Trio (unit tests drive core.Server)
+    def _on_timer(self) -> None:
+        self.timer_running = False
+        if self.server.client_pause is None:
             return
-        self.timer_running = True
-
-    async def _timer(self) -> None:
-        import trio
-
-        try:
-            while self.server.client_pause is not None:
-                delay = (self.end_ms - self.server.now_ms()) / 1000
-                if delay <= 0:
-                    self.expire()
-                    break
-                await trio.sleep(delay)
-        except Exception as e:  # a system task must not take the server down
-            self.server.log.warning(f"CLIENT PAUSE timer failed: {e!r}")
-        finally:
-            self.timer_running = False
+        if self.server.now_ms() >= self.end_ms:
+            self.expire()
+        else:  # the pause was extended meanwhile
+            self._start_timer()
 
 
 def _pausable_write(c, cmd) -> bool:

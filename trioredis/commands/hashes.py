@@ -26,7 +26,7 @@ from collections import OrderedDict
 from fractions import Fraction
 from itertools import islice
 
-from .. import core
+from .. import extensions
 from ..errors import NOT_FLOAT, OVERFLOW, SYNTAX, WRONGTYPE, CommandError, wrong_arity
 from ..glob import compile_glob
 from ..keyspace import NOTIFY_GENERIC, NOTIFY_HASH
@@ -99,7 +99,7 @@ def _attach_scans(server) -> None:
     server.collection_scans = CollectionScans()
 
 
-core.SERVER_INIT.append(_attach_scans)
+extensions.SERVER_INIT.append(_attach_scans)
 
 
 def parse_scan_cursor(b: bytes) -> int:

@@ -7,7 +7,7 @@ real Redis in both directions.
 
 from __future__ import annotations
 
-from .. import core
+from .. import extensions
 from ..errors import SYNTAX, CommandError
 from ..keyspace import NOTIFY_GENERIC
 from ..persistence import rdb, snapshot
@@ -16,7 +16,7 @@ from .args import parse_int
 from .keys import lookup_read
 from .registry import command
 
-core.SERVER_INIT.append(snapshot.install)
+extensions.SERVER_INIT.append(snapshot.install)
 
 BUSYKEY = "BUSYKEY Target key name already exists."
 

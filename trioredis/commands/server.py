@@ -11,9 +11,9 @@ from __future__ import annotations
 import os
 import time
 
-from .. import core as _core
-from ..config import ALIASES, PARAMS, ConfigError, canonical
-from ..errors import SYNTAX, CommandError
+from .. import extensions
+from ..config import ALIASES, PARAMS, canonical
+from ..errors import SYNTAX, CommandError, ConfigError
 from ..glob import compile_glob
 from ..protocol.replies import OK, Raw, SetReply, Verbatim
 from . import registry
@@ -297,7 +297,7 @@ def _init_server(server) -> None:
     _info.state_of(server)
 
 
-_core.SERVER_INIT.append(_init_server)
+extensions.SERVER_INIT.append(_init_server)
 
 
 @command("info", -1, "loading stale", group="server", since="1.0.0", complexity="O(1)")

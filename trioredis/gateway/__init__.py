@@ -10,7 +10,8 @@ imported only then. Protocol and options: docs/gateway.md.
 from __future__ import annotations
 
 from ..config import param
-from ..core import SERVER_INIT
+from ..errors import StartupError
+from ..extensions import SERVER_INIT
 
 param("ws-port", "int", 0, mutable=False, minimum=-1, maximum=65535)
 param("ws-bind", "list", ["127.0.0.1"], mutable=False)
@@ -28,8 +29,6 @@ def _init(server) -> None:
     state = {}
 
     def startup(runner) -> None:
-        from ..cli import StartupError  # a one-line reason at start-up, not a traceback
-
         try:
             from .server import Gateway
         except ImportError as e:  # trio-websocket is an optional dependency

@@ -16,7 +16,7 @@ import trio
 from trio.lowlevel import checkpoint
 from trio_websocket import ConnectionClosed
 
-from ..core import Block
+from ..blocking import Block
 from ..datatypes.stream import Stream, fmt_id
 from ..errors import WRONGTYPE
 from ..protocol.replies import NULL_ARRAY, ErrorReply

@@ -34,7 +34,8 @@ import signal
 import time
 from typing import TYPE_CHECKING
 
-from ..core import SERVER_INIT
+from ..errors import ConfigError, StartupError
+from ..extensions import SERVER_INIT
 from ..protocol.encoder import encode_command, format_double
 from ..protocol.parser import ParseError, split_inline
 
@@ -1111,8 +1112,6 @@ class AOF:
                 self.rewrite_scheduled = True
 
     def _appendonly_changed(self, value, old) -> None:
-        from ..config import ConfigError
-
         if value and self.state == OFF:
             if not self.start():
                 raise ConfigError("Unable to turn on AOF. Check server logs.")
@@ -1170,8 +1169,6 @@ class AOF:
     def on_startup(self, runner=None) -> None:
         """Startup: the AOF is what loads when appendonly yes (snapshot.py loads the RDB only
         when it is off); then the incr file is opened for appending."""
-        from ..cli import StartupError
-
         try:
             if not self.server.config["appendonly"]:
                 self.manifest = read_manifest(self.dirpath, self.filename)  # for BGREWRITEAOF

@@ -28,6 +28,7 @@ import signal
 import time
 
 from ..config import param
+from ..errors import CommandError, StartupError
 from ..log import _MARK
 from . import rdb
 
@@ -336,8 +337,6 @@ class Persistence:
         except OSError as e:
             if not startup:
                 raise
-            from ..cli import StartupError
-
             raise StartupError(
                 f"Fatal error: can't open the RDB file {path} for reading: {e.strerror}"
             ) from None
@@ -349,8 +348,6 @@ class Persistence:
         except rdb.RDBError as e:
             if not startup:
                 raise
-            from ..cli import StartupError
-
             raise StartupError(
                 f"Fatal error loading the DB from {path}: {e}. Exiting."
             ) from None
@@ -364,7 +361,6 @@ class Persistence:
 
     def debug_reload(self, c, args: list) -> object:
         """DEBUG RELOAD [MERGE] [NOFLUSH] [NOSAVE]: save, empty, load back."""
-        from ..errors import CommandError
         from ..protocol.replies import OK
 
         merge = noflush = nosave = False

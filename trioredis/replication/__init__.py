@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 
 import trio
 
-from ..core import SERVER_INIT
+from ..extensions import SERVER_INIT
 from .master import REPLICA_ONLINE, REPLICA_WAIT_BGSAVE, ReplicaInfo, Replication, new_replid
 from .replica import MasterLink
 
