@@ -166,6 +166,8 @@ def run(cfg: Config) -> int:
                 f"{' '.join(cfg['bind'])}:{cfg['port']}: bind: Address already in use"
             )
             log.warning(f"Failed listening on port {cfg['port']} (tcp), aborting.")
+        elif srv.runner is not None and srv.runner.started:
+            log.warning(f"Fatal error while serving: {e!r}")
         else:
             log.warning(f"Failed to start: {e}")
         return 1

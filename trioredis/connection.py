@@ -10,6 +10,7 @@ pipelines without reading only ever costs one read's worth of replies.
 from __future__ import annotations
 
 import socket
+import traceback
 from typing import TYPE_CHECKING
 
 import trio
@@ -199,8 +200,14 @@ class Connection:
                     if not c.killed:
                         await self._loop()
                 nursery.cancel_scope.cancel()
-        except OSError:
+        except* OSError:  # reset, broken pipe...: this client is gone, nobody else is affected
             pass
+        except* Exception as group:  # a bug met by one client must not end the server
+            for e in group.exceptions:
+                self.log.warning(
+                    f"Client id={c.id} addr={c.addr} closed after an internal error: "
+                    + "".join(traceback.format_exception(e)).rstrip()
+                )
         finally:
             self.closed = True
             srv.free_client(c)

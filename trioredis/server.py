@@ -34,6 +34,7 @@ class ServerRunner:
         self.shutdown_event = trio.Event()
         self.nursery: trio.Nursery | None = None  # server-lifetime tasks (replication, ...)
         self.exit_code = 0
+        self.started = False  # listening and reported ready: later errors are not start-up's
         server.runner = self
         server.shutdown_requested = self.request_shutdown
 
@@ -216,6 +217,7 @@ async def serve(
     log.notice(f"Running mode=standalone, port={port}.")
     log.notice("Ready to accept connections tcp")
     task_status.started(port)
+    runner.started = True
     try:
         async with trio.open_nursery() as conns:
             async with trio.open_nursery() as listeners:
