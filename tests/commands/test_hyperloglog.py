@@ -9,7 +9,7 @@ import random
 
 import pytest
 
-from trioredis.commands import hyperloglog as H
+from trioredis.datatypes import hyperloglog as H
 
 from ..helpers import RawClient
 from .test_strings import diff_fixture, local_fixture  # noqa: F401  (fixtures)
