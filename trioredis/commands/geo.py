@@ -15,7 +15,8 @@ from ..keyspace import NOTIFY_GENERIC, NOTIFY_ZSET
 from ..protocol.replies import NULL_ARRAY, Raw
 from .args import parse_int
 from .registry import command
-from .zsets import parse_score, zadd_generic
+from .zsets.basic import zadd_generic
+from .zsets.common import parse_score
 
 UNITS = {b"m": 1.0, b"km": 1000.0, b"ft": 0.3048, b"mi": 1609.34}
 BAD_UNIT = "ERR unsupported unit provided. please use M, KM, FT, MI"
