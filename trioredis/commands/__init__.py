@@ -5,6 +5,10 @@
 from . import (  # noqa: F401, I001
     connection,
     server,
+    config_cmd,
+    introspection,
+    debug,
+    monitoring,
     keys,
     strings,
     bitmaps,
@@ -25,4 +29,4 @@ from . import (  # noqa: F401, I001
     sentinel,
 )
 
-MODULES = ("connection", "server", "keys", "strings", "bitmaps", "lists", "hashes", "sets", "zsets", "geo", "streams", "sort", "hyperloglog", "transactions", "pubsub", "persistence", "aof", "replication", "cluster", "sentinel")
+MODULES = ("connection", "server", "config_cmd", "introspection", "debug", "monitoring", "keys", "strings", "bitmaps", "lists", "hashes", "sets", "zsets", "geo", "streams", "sort", "hyperloglog", "transactions", "pubsub", "persistence", "aof", "replication", "cluster", "sentinel")

@@ -201,7 +201,7 @@ def document(docs: dict, tips: dict, keys: dict) -> None:
         registry.BY_NAME[name].key_specs = [_key_spec(t) for t in specs]
     if tips:
         try:
-            from .server import TIPS
+            from .introspection import TIPS
         except ImportError:  # pragma: no cover - the server module is always there
             return
         TIPS.update(tips)
