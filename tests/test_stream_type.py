@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from trioredis.commands.streams import parse_id, parse_strict_id
+from trioredis.commands.streams.common import parse_id, parse_strict_id
 from trioredis.core import Block, ManualClock, Server
 from trioredis.datatypes.stream import MAX_ID, Stream, fmt_id, int_size, str_size
 from trioredis.keyspace import NOTIFY_NEW, type_name

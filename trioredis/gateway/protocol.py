@@ -17,7 +17,7 @@ import ipaddress
 import json
 from urllib.parse import parse_qs, urlsplit
 
-from ..commands.streams import parse_strict_id
+from ..commands.streams.common import parse_strict_id
 from ..errors import CommandError
 
 # -- close codes (RFC 6455, section 7.4.1) ---------------------------------------------------
