@@ -1,7 +1,33 @@
+from pathlib import Path
+
 import pytest
 import redis
 
 from .helpers import RawClient, RealRedis, ThreadedServer, have_real_redis
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(autouse=True)
+def _work_in_a_temporary_directory(tmp_path, monkeypatch):
+    """Tests write only into temporary directories: a server made without ``dir`` (FLUSHALL
+    and SHUTDOWN save to ``dir`` when save points are set) writes into the test's tmp_path, not
+    into the checkout (where a later ``trioredis server`` would load it)."""
+    monkeypatch.chdir(tmp_path)
+
+
+def pytest_sessionstart(session):
+    session.config._checkout_files = set(ROOT.iterdir())
+
+
+def pytest_sessionfinish(session, exitstatus):
+    before = getattr(session.config, "_checkout_files", None)
+    if before is None:
+        return
+    new = sorted(p.name for p in set(ROOT.iterdir()) - before)
+    if new:
+        print(f"\nERROR: the tests wrote into the checkout's root: {new}")
+        session.exitstatus = 1
 
 
 @pytest.fixture

@@ -138,7 +138,7 @@ def test_import_reader_skips_type_checking_and_sees_function_imports():
         "if TYPE_CHECKING:\n    from .core import Server\n"
         "def f():\n    from ..cli import main\n"
     )
-    deps = imports_of("trioredis.persistence.rdb", src)
+    deps = imports_of("trioredis.persistence.snapshot", src)
     assert "trioredis.core" not in deps
     assert "trioredis.persistence.core" not in deps
     assert "trioredis.cli" in deps

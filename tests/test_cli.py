@@ -112,3 +112,59 @@ def test_embedded_example_runs():
                          capture_output=True, text=True, timeout=60)
     assert out.returncode == 0, out.stderr
     assert "hello from trioredis" in out.stdout
+
+
+def test_config_file_with_non_utf8_bytes_is_read_byte_for_byte(tmp_path):
+    """Redis reads a config file as bytes: a password with a Latin-1 byte works with AUTH and
+    survives CONFIG REWRITE, with no traceback."""
+    conf = tmp_path / "redis.conf"
+    port = free_port()
+    conf.write_bytes(b"port %d\nsave \"\"\nrequirepass caf\xe9\n" % port)
+    p = run_server(str(conf), cwd=str(tmp_path))
+    try:
+        wait_port(port)
+        r = redis.Redis(port=port, password=b"caf\xe9")
+        assert r.ping() is True
+        assert r.execute_command("CONFIG", "GET", "requirepass") == {b"requirepass": b"caf\xe9"}
+        r.config_set("masterauth", b"x\xff\"y z")
+        assert r.config_rewrite() in (True, b"OK")
+        assert b'masterauth "x\\xff\\"y z"' in conf.read_bytes()
+        cfg = build_config(str(conf), [])
+        assert cfg["masterauth"].encode("utf-8", "surrogateescape") == b"x\xff\"y z"
+        assert cfg["requirepass"].encode("utf-8", "surrogateescape") == b"caf\xe9"
+        with pytest.raises(redis.AuthenticationError):
+            redis.Redis(port=port, password="cafe").ping()
+    finally:
+        p.terminate()
+        out, _ = p.communicate(timeout=30)
+    assert "Traceback" not in out
+
+
+def test_dir_must_exist_and_config_get_dir_is_absolute(tmp_path):
+    p = run_server("--port", str(free_port()), "--dir", str(tmp_path / "missing"))
+    out, _ = p.communicate(timeout=30)
+    assert p.returncode == 1
+    assert "No such file or directory" in out and "Traceback" not in out
+    p = run_server("--port", str(free_port()), "--dir", str(tmp_path / "missing"),
+                   "--cluster-bootstrap", "yes")
+    out, _ = p.communicate(timeout=30)
+    assert p.returncode == 1 and "Traceback" not in out
+    port = free_port()
+    p = run_server("--port", str(port), "--save", "", "--enable-protected-configs", "yes",
+                   cwd=str(tmp_path))
+    try:
+        wait_port(port)
+        r = redis.Redis(port=port)
+        assert r.config_get("dir") == {"dir": str(tmp_path)}
+        sub = tmp_path / "sub"
+        sub.mkdir()
+        assert r.config_set("dir", str(sub)) is True
+        assert r.config_get("dir") == {"dir": str(sub)}
+        with pytest.raises(redis.ResponseError, match="No such file or directory"):
+            r.config_set("dir", str(tmp_path / "nope"))
+        r.set("k", "v")
+        r.save()
+        assert (sub / "dump.rdb").exists()
+    finally:
+        p.terminate()
+        p.communicate(timeout=30)

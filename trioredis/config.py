@@ -148,6 +148,20 @@ def _render_cobl(v) -> str:
     return " ".join(f"{names[c]} {v[c][0]} {v[c][1]} {v[c][2]}" for c in _COBL_CLASSES)
 
 
+def _parse_dir(text: str) -> str:
+    """dir: must exist (Redis chdir()s into it and fails otherwise); kept absolute, so that
+    CONFIG GET answers the full path as Redis does, and several servers in one process (tests,
+    embedding) can each have their own without changing the process's working directory."""
+    path = os.path.abspath(os.path.expanduser(text))
+    if not os.path.isdir(path):
+        if os.path.exists(path):
+            raise ConfigError("Not a directory")
+        raise ConfigError("No such file or directory")
+    if not os.access(path, os.W_OK | os.X_OK):
+        raise ConfigError("Permission denied")
+    return path
+
+
 def _parse_notify(text: str) -> str:
     """notify-keyspace-events: kept as written once its letters are checked."""
     from .notify import notify_flags_from_text
@@ -172,7 +186,7 @@ _COBL_DEFAULT = {
 # -- the table: Redis 7.0 names and defaults -------------------------------------------------
 param("port", "int", 6379, mutable=False, minimum=0, maximum=65535)
 param("bind", "list", ["127.0.0.1"], mutable=False)
-param("dir", "str", ".", mutable=False)
+param("dir", "special", ".", parse=_parse_dir, render=os.path.abspath)
 param("dbfilename", "str", "dump.rdb", mutable=False)
 param("requirepass", "str", "")
 param("masterauth", "str", "")
@@ -358,7 +372,9 @@ class Config:
 
     def load_file(self, path: str) -> None:
         """Read a redis.conf-style file: ``directive value ...``, ``#`` comments, quotes."""
-        with open(path, encoding="utf-8") as f:
+        # Values are bytes to Redis (a password may be any bytes): text that is not UTF-8 is
+        # kept byte for byte as surrogate escapes, as CONFIG SET keeps its arguments.
+        with open(path, encoding="utf-8", errors="surrogateescape") as f:
             text = f.read()
         self.config_file = os.path.abspath(path)
         self.load_text(text, path)
@@ -369,7 +385,7 @@ class Config:
             if not stripped or stripped.startswith("#"):
                 continue
             try:
-                words = [w.decode() for w in split_inline(stripped.encode())]
+                words = _split_words(stripped)
             except ParseError:
                 raise ConfigError(f"{source}:{lineno}: unbalanced quotes in configuration line") from None
             if not words:
@@ -403,7 +419,7 @@ class Config:
         if not path:
             raise CommandError("ERR The server is running without a config file")
         try:
-            with open(path, encoding="utf-8") as f:
+            with open(path, encoding="utf-8", errors="surrogateescape") as f:
                 lines = f.read().splitlines()
         except FileNotFoundError:
             lines = []
@@ -412,7 +428,7 @@ class Config:
             stripped = line.strip()
             if stripped and not stripped.startswith("#"):
                 try:
-                    words = [w.decode() for w in split_inline(stripped.encode())]
+                    words = _split_words(stripped)
                 except ParseError:
                     words = []
                 canon = canonical(words[0]) if words else None
@@ -427,7 +443,7 @@ class Config:
             if name not in done and self.values[name] != PARAMS[name].default:
                 out.append(self._rewrite_line(name))
         tmp = f"{path}.tmp-{os.getpid()}"
-        with open(tmp, "w", encoding="utf-8") as f:
+        with open(tmp, "w", encoding="utf-8", errors="surrogateescape") as f:
             f.write("\n".join(out) + "\n")
             f.flush()
             os.fsync(f.fileno())
@@ -440,9 +456,36 @@ class Config:
             return 'save ""'
         if p.multi_arg or p.kind == "list":
             return f"{name} {value}" if value else f'{name} ""'
-        if value == "" or any(ch in value for ch in ' "\'\\'):
-            value = '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+        if value == "" or any(ch in value for ch in ' "\'\\') or not value.isprintable():
+            value = quote_value(value)
         return f"{name} {value}"
+
+
+def _split_words(line: str) -> list[str]:
+    """One config line's words, quotes and escapes resolved (bytes kept as surrogates)."""
+    raw = split_inline(line.encode("utf-8", "surrogateescape"))
+    return [w.decode("utf-8", "surrogateescape") for w in raw]
+
+
+def quote_value(value: str) -> str:
+    """Redis's sdscatrepr: a double-quoted value that split_inline reads back byte for byte."""
+    out = ['"']
+    for b in value.encode("utf-8", "surrogateescape"):
+        ch = chr(b)
+        if ch in '\\"':
+            out.append("\\" + ch)
+        elif ch == "\n":
+            out.append("\\n")
+        elif ch == "\r":
+            out.append("\\r")
+        elif ch == "\t":
+            out.append("\\t")
+        elif 32 <= b < 127:
+            out.append(ch)
+        else:
+            out.append(f"\\x{b:02x}")
+    out.append('"')
+    return "".join(out)
 
 
 def _check_range(p: Param, v: int) -> None:

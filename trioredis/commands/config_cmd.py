@@ -52,13 +52,13 @@ def config_get(c, argv):
         if not any(ch in pattern for ch in b"*?["):
             canon = canonical(pattern.decode("utf-8", "replace"))
             if canon is not None and pattern not in out:
-                out[pattern] = cfg.render(canon).encode()  # named as asked
+                out[pattern] = cfg.render(canon).encode("utf-8", "surrogateescape")  # named as asked
             continue
         match = compile_glob(pattern, nocase=True)
         for name, canon in ALIASES.items():  # each name before its aliases
             key = name.encode()
             if canon not in seen and key not in out and match(key):
-                out[key] = cfg.render(canon).encode()
+                out[key] = cfg.render(canon).encode("utf-8", "surrogateescape")
                 seen.add(canon)
     return out
 

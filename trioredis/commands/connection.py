@@ -85,7 +85,9 @@ def authenticate(c, user: bytes, password: bytes) -> bool:
         ok = False
     else:
         required = srv.config["requirepass"]
-        ok = not required or hmac.compare_digest(password, required.encode())
+        ok = not required or hmac.compare_digest(
+            password, required.encode("utf-8", "surrogateescape")
+        )
     if ok:
         c.authenticated = True
         c.user = user
