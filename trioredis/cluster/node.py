@@ -14,14 +14,19 @@ State transitions are synchronous methods called from command handlers (``TRIOCL
 and from the node's tasks; the tasks only do the waiting. The tasks live in the node's own
 nursery: one heartbeat task per peer, the ticker (failure detection, fencing), the join loop,
 elections, and the cluster-port listener when there is one.
+
+:class:`ClusterNode` is assembled from one mixin per family, each in its own module:
+:mod:`.membership` (:class:`~.membership.Member`, the member list, joining and leaving),
+:mod:`.elections` (the election timer, pre-vote and vote, both sides) and :mod:`.views`
+(``TRIOCLUSTER INFO`` and ``NODES``, failure suspicion). This module keeps the core they all
+use: the node's state and its persistence, the write barrier, terms and roles (stepping down,
+becoming leader, fencing), the receiving side of heartbeats, and the node's tasks.
 """
 
 from __future__ import annotations
 
-import json
 import math
 import os
-import random
 import time
 from typing import TYPE_CHECKING
 
@@ -29,18 +34,15 @@ import hiredis
 import trio
 
 from ..errors import READONLY
+from .elections import ElectionsMixin
+from .membership import FOLLOWER, LEADER, NEVER, Member, MembershipMixin
 from .nodefile import NodeFile, NodeState
-from .peer import PeerLink, one_shot
-from .settings import cluster_mode, parse_addr
+from .peer import PeerLink
+from .settings import cluster_mode
+from .views import ViewsMixin
 
 if TYPE_CHECKING:
     from ..core import Server
-
-LEADER = "leader"
-FOLLOWER = "follower"
-CANDIDATE = "candidate"
-
-NEVER = -math.inf
 
 
 def _may_write(cmd) -> bool:
@@ -48,33 +50,7 @@ def _may_write(cmd) -> bool:
     return cmd.write or (cmd.may_replicate and cmd.name != "ping" and "pubsub" not in cmd.flags)
 
 
-class Member:
-    """What this node knows of one member of the group (itself included)."""
-
-    __slots__ = ("id", "ip", "port", "bus_port", "run_id", "role", "offset", "term", "last_ok",
-                 "link", "down")
-
-    def __init__(self, node_id: str, ip: str, port: int, bus_port: int, run_id: str = ""):
-        self.id = node_id
-        self.ip = ip
-        self.port = port
-        self.bus_port = bus_port or port
-        self.run_id = run_id
-        self.role = FOLLOWER
-        self.offset = 0
-        self.term = 0
-        self.last_ok = NEVER  # monotonic time of the last heartbeat it answered
-        self.link: PeerLink | None = None
-        self.down = False  # the leader logged it as not answering
-
-    def addr(self) -> tuple[str, int, int]:
-        return self.ip, self.port, self.bus_port
-
-    def static(self) -> dict:
-        return {"id": self.id, "ip": self.ip, "port": self.port, "bus_port": self.bus_port}
-
-
-class ClusterNode:
+class ClusterNode(MembershipMixin, ElectionsMixin, ViewsMixin):
     def __init__(self, server: Server):
         self.server = server
         self.repl = server.replication
@@ -272,78 +248,7 @@ class ClusterNode:
         self.wake.set()
         self.wake = trio.Event()
 
-    def _reset_election_timer(self, now: float | None = None, retry: bool = False) -> None:
-        now = time.monotonic() if now is None else now
-        nt = self.timeout_s()
-        if retry:
-            self.election_due = now + nt * random.uniform(0.5, 1.0)
-            return
-        upper = min(nt * 0.5, 2.0)
-        self.election_due = now + nt + random.uniform(min(nt * 0.1, upper / 2), upper)
-
-    def leader_alive(self, now: float) -> bool:
-        if self.role == LEADER:
-            return now < self.fence_at
-        return self.leader_id is not None and now - self.last_contact < self.timeout_s()
-
-    def can_elect(self) -> bool:
-        return self.id in self.members and (self.joined or self.had_group)
-
     # -- heartbeats (receiving side) ---------------------------------------------------------
-
-    def members_blob(self) -> bytes:
-        now = time.monotonic()
-        out = []
-        for m in self.members.values():
-            d = m.static()
-            d["run_id"] = m.run_id
-            if m is self.me:
-                d.update(role=self.role, offset=self.offset(), term=self.term, age_ms=0)
-            else:
-                d.update(role=m.role, offset=m.offset, term=m.term,
-                         age_ms=-1 if m.last_ok == NEVER else int((now - m.last_ok) * 1000))
-            out.append(d)
-        return json.dumps(out, separators=(",", ":")).encode()
-
-    def _apply_members(self, blob: bytes, version: int, now: float) -> None:
-        """Take the leader's member list: addresses (persisted when the version changes) and
-        the dynamic fields shown by TRIOCLUSTER NODES and SENTINEL."""
-        try:
-            items = [(str(d["id"]), (str(d["ip"]), int(d["port"]), int(d["bus_port"])), d)
-                     for d in json.loads(blob)]
-        except (ValueError, TypeError, KeyError, AttributeError):
-            self.server.log.warning("Cluster: ignoring a malformed member list")
-            return
-        changed = version != self.version
-        seen = {}
-        for nid, addr, d in items:
-            m = self.members.get(nid)
-            if m is None:
-                m = Member(nid, *addr)
-                changed = True
-            elif m is not self.me and m.addr() != addr:
-                m.ip, m.port, m.bus_port = addr
-                changed = True
-            if m is not self.me:
-                m.run_id = str(d.get("run_id", ""))
-                m.role = str(d.get("role", FOLLOWER))
-                try:
-                    m.offset = int(d.get("offset", 0))
-                    m.term = int(d.get("term", 0))
-                    age = int(d.get("age_ms", -1))
-                except (ValueError, TypeError):
-                    age = -1
-                m.last_ok = NEVER if age < 0 else now - age / 1000
-            seen[nid] = m
-        if self.id not in seen:
-            seen[self.id] = self.me
-        if set(seen) != set(self.members):
-            changed = True
-        self.members = seen
-        if changed:
-            self.version = version
-            self.persist()
-            self._sync_peers()
 
     def on_heartbeat(self, term: int, leader_id: str, version: int, blob: bytes) -> list:
         now = time.monotonic()
@@ -406,146 +311,6 @@ class ClusterNode:
         ):
             self.data_term = self.term
 
-    # -- votes (receiving side) ----------------------------------------------------------------
-
-    def up_to_date(self, cand: str, cand_data_term: int, cand_offset: int, now: float) -> bool:
-        theirs = (cand_data_term, cand_offset)
-        mine = (self.data_term, self.offset())
-        if theirs != mine:
-            return theirs > mine
-        # A tie goes to the lower node id, unless the group has been leaderless for long.
-        return cand <= self.id or now - self.last_contact > 3 * self.timeout_s()
-
-    def on_request_vote(self, term: int, cand: str, cand_data_term: int, cand_offset: int,
-                        prevote: bool) -> list:
-        now = time.monotonic()
-        if prevote:
-            # Would we vote in ``term``? Changes nothing, so a node cut off from the group
-            # cannot inflate terms and depose a healthy leader when it comes back.
-            grant = (
-                (term > self.term or (term == self.term and self.voted_for in (None, cand)))
-                and not self.leader_alive(now)
-                and self.up_to_date(cand, cand_data_term, cand_offset, now)
-            )
-            return [self.term, int(grant)]
-        if term < self.term:
-            return [self.term, 0]
-        self.observe_term(term, f"vote requested by {cand}")
-        grant = self.voted_for in (None, cand) and self.up_to_date(
-            cand, cand_data_term, cand_offset, now)
-        if grant:
-            if self.voted_for != cand:
-                self.voted_for = cand
-                self.persist()  # before the answer leaves
-            self.votes_granted += 1
-            self._reset_election_timer(now)
-            self.server.log.notice(f"Cluster: voted for {cand} in term {term}")
-        return [self.term, int(grant)]
-
-    # -- joining -----------------------------------------------------------------------------
-
-    def on_join(self, nid: str, ip: str, port: int, bus_port: int, run_id: str) -> list:
-        """A node asks to join (or rejoin): the leader adds it; others say who leads."""
-        from ..errors import CommandError
-
-        if self.role != LEADER:
-            leader = self.leader()
-            if leader is None or not self.leader_alive(time.monotonic()):
-                raise CommandError("TRYAGAIN No leader is known right now, try again later.")
-            return [b"REDIRECT", self.term, leader.id.encode(), leader.ip.encode(),
-                    leader.port, leader.bus_port]
-        if nid == self.id:
-            raise CommandError(f"ERR Node id {nid} is the id of the leader itself.")
-        changed = False
-        for other in list(self.members.values()):
-            # A node that comes back with a new identity at the same address replaces the old.
-            if other.id != nid and other is not self.me and (other.ip, other.port) == (ip, port):
-                del self.members[other.id]
-                changed = True
-        m = self.members.get(nid)
-        if m is None:
-            m = self.members[nid] = Member(nid, ip, port, bus_port, run_id)
-            changed = True
-            self.server.log.notice(f"Cluster: node {nid} ({ip}:{port}) joined the group")
-        elif m.addr() != (ip, port, bus_port):
-            m.ip, m.port, m.bus_port = ip, port, bus_port
-            changed = True
-        else:
-            self.server.log.notice(f"Cluster: node {nid} ({ip}:{port}) rejoined the group")
-        m.run_id = run_id
-        m.role = FOLLOWER
-        m.last_ok = time.monotonic()
-        if changed:
-            self.version += 1
-            self.persist()
-            self._sync_peers()
-        self._update_fence(time.monotonic())
-        self._wake()
-        return [b"OK", self.term, self.id.encode(), self.version, self.members_blob()]
-
-    def forget(self, nid: str) -> None:
-        from ..errors import CommandError
-
-        if self.role != LEADER:
-            raise CommandError("ERR TRIOCLUSTER FORGET must be sent to the leader.")
-        if nid == self.id:
-            raise CommandError("ERR I tried hard but I can't forget myself...")
-        if nid not in self.members:
-            raise CommandError(f"ERR Unknown node {nid}")
-        del self.members[nid]
-        self.version += 1
-        self.persist()
-        self._sync_peers()
-        self._update_fence(time.monotonic())
-        self._wake()
-        self.server.log.notice(f"Cluster: node {nid} removed from the group")
-
-    async def _join_loop(self) -> None:
-        """Ask a seed (--cluster-join, then known members) for the leader until admitted."""
-        log = self.server.log
-        seeds = []
-        join = self.server.config["cluster-join"]
-        if join:
-            seeds.append(parse_addr(join))
-        seeds += [(m.ip, m.bus_port) for m in self.members.values() if m is not self.me]
-        argv = [b"TRIOCLUSTER", b"JOIN", self.id, self.me.ip, self.me.port, self.me.bus_port,
-                self.server.run_id]
-        last_error = ""
-        while not self.joined:
-            for host, port in list(seeds):
-                if self.joined:
-                    return
-                reply = await one_shot(self.server, host, port, argv, self.rpc_timeout())
-                try:
-                    if isinstance(reply, list) and reply and reply[0] == b"REDIRECT":
-                        host, port = reply[3].decode(), int(reply[5])
-                        reply = await one_shot(self.server, host, port, argv,
-                                               self.rpc_timeout())
-                    if isinstance(reply, list) and reply and reply[0] == b"OK":
-                        self._joined(reply)
-                        return
-                except (ValueError, TypeError, IndexError, AttributeError) as e:
-                    reply = f"unreadable reply: {e!r}"
-                error = str(reply) if reply is not None else "no answer"
-                if error != last_error:
-                    log.notice(f"Cluster: join through {host}:{port} failed: {error}")
-                    last_error = error
-            await trio.sleep(max(self.hb_s(), 0.1))
-
-    def _joined(self, reply: list) -> None:
-        if self.joined:
-            return
-        term, leader_id, version, blob = int(reply[1]), reply[2].decode(), int(reply[3]), reply[4]
-        now = time.monotonic()
-        self.observe_term(term, "joined the group")
-        self._apply_members(blob, version, now)
-        self.version = version
-        self.persist()
-        self.server.log.notice(f"Cluster: joined the group led by {leader_id} (term {term})")
-        if term == self.term:
-            self.on_heartbeat(term, leader_id, version, blob)
-        self.joined = True
-
     # -- tasks -------------------------------------------------------------------------------
 
     async def run(self) -> None:
@@ -582,26 +347,6 @@ class ClusterNode:
                 await runner.accept_loop(sock, conns)
         finally:
             sock.close()
-
-    def _sync_peers(self) -> None:
-        """One heartbeat task per other member; stop those of members that left."""
-        if self.nursery is None:
-            return
-        for m in self.members.values():
-            if m is self.me:
-                continue
-            link = m.link
-            if link is not None and (link.host, link.port) != (m.ip, m.bus_port):
-                link.scope.cancel()
-                link = None
-            if link is None:
-                m.link = PeerLink(self.server, m.ip, m.bus_port)
-                self.nursery.start_soon(self._peer_task, m, m.link)
-        # Links of members that are gone are cancelled by the member's absence:
-        for link in self._links:
-            if not any(m.link is link for m in self.members.values()):
-                link.scope.cancel()
-        self._links = [m.link for m in self.members.values() if m.link is not None]
 
     async def _peer_task(self, m: Member, link: PeerLink) -> None:
         with link.scope:
@@ -679,143 +424,6 @@ class ClusterNode:
         if now >= self.election_due and not self.electing and self.can_elect():
             self.electing = True
             self.nursery.start_soon(self._election)
-
-    # -- elections ---------------------------------------------------------------------------
-
-    async def _election(self) -> None:
-        log = self.server.log
-        try:
-            term = self.term + 1
-            leader = self.leader_id or "?"
-            log.notice(f"Cluster: no heartbeat from leader {leader} for "
-                       f"{(time.monotonic() - self.last_contact) * 1000:.0f} ms: pre-vote for "
-                       f"term {term}")
-            if not await self._poll(term, prevote=True):
-                log.notice(f"Cluster: pre-vote for term {term} failed")
-                self._reset_election_timer(retry=True)
-                return
-            if self.term >= term or self.leader_alive(time.monotonic()):
-                self._reset_election_timer()
-                return
-            self.observe_term(term, "starting an election")
-            self.role = CANDIDATE
-            self.voted_for = self.id
-            self.persist()
-            self.elections_started += 1
-            log.notice(f"Cluster: starting election for term {term} (data term "
-                       f"{self.data_term}, offset {self.offset()})")
-            won = await self._poll(term, prevote=False)
-            if won and self.term == term and self.role == CANDIDATE:
-                self.elections_won += 1
-                self.become_leader()
-            else:
-                if self.role == CANDIDATE:
-                    self.role = FOLLOWER
-                log.notice(f"Cluster: election for term {term} not won")
-                self._reset_election_timer(retry=True)
-        finally:
-            self.electing = False
-
-    async def _poll(self, term: int, prevote: bool) -> bool:
-        """Ask every other member for a (pre-)vote; True once a majority (us included) agrees."""
-        need = self.majority() - 1
-        if need <= 0:
-            return True
-        argv = [b"TRIOCLUSTER", b"REQUESTVOTE", term, self.id, self.data_term, self.offset(),
-                b"PREVOTE" if prevote else b"VOTE"]
-        granted: list[Member] = []
-        higher = 0
-        timeout = self.rpc_timeout()
-        sent = time.monotonic()
-
-        async def ask(m: Member, scope: trio.CancelScope) -> None:
-            nonlocal higher
-            link = m.link
-            if link is None:
-                return
-            reply = await link.call(argv, timeout)
-            if not isinstance(reply, list) or len(reply) < 2:
-                return
-            try:
-                rterm, ok = int(reply[0]), int(reply[1])
-            except (ValueError, TypeError) as e:
-                self._bad_reply(m, e)
-                return
-            if rterm > term:
-                higher = max(higher, rterm)
-            if ok:
-                granted.append(m)
-                if len(granted) >= need:
-                    scope.cancel()
-
-        async with trio.open_nursery() as n:
-            for m in list(self.members.values()):
-                if m is not self.me:
-                    n.start_soon(ask, m, n.cancel_scope)
-        if higher:
-            self.observe_term(higher, "a voter is in a newer term")
-            return False
-        if len(granted) >= need:
-            if not prevote:
-                for m in granted:  # their votes count as contact for fencing
-                    m.last_ok = max(m.last_ok, sent)
-            return True
-        return False
-
-    # -- views -------------------------------------------------------------------------------
-
-    def member_suspect(self, m: Member, now: float) -> bool:
-        """Not heard of (directly, or through the leader) for cluster-node-timeout."""
-        if m is self.me:
-            return False
-        return now - m.last_ok > self.timeout_s()
-
-    def info_lines(self) -> list[str]:
-        now = time.monotonic()
-        leader = self.leader()
-        ok = self.leader_alive(now)
-        return [
-            f"cluster_state:{'ok' if ok else 'fail'}",
-            f"cluster_mode:{self.mode}",
-            f"cluster_node_id:{self.id}",
-            f"cluster_role:{self.role}",
-            f"cluster_current_term:{self.term}",
-            f"cluster_voted_for:{self.voted_for or ''}",
-            f"cluster_leader_id:{self.leader_id or ''}",
-            f"cluster_leader_addr:{f'{leader.ip}:{leader.port}' if leader else ''}",
-            f"cluster_members:{len(self.members)}",
-            f"cluster_majority:{self.majority()}",
-            f"cluster_members_version:{self.version}",
-            f"cluster_fenced:{int(self.role == LEADER and now >= self.fence_at)}",
-            f"cluster_data_term:{self.data_term}",
-            f"cluster_repl_offset:{self.offset()}",
-            f"cluster_heartbeat_ms:{self.server.config['cluster-heartbeat-ms']}",
-            f"cluster_node_timeout:{self.server.config['cluster-node-timeout']}",
-            f"cluster_elections_started:{self.elections_started}",
-            f"cluster_elections_won:{self.elections_won}",
-            f"cluster_votes_granted:{self.votes_granted}",
-            f"cluster_terms_led:{len(self.terms_led)}",
-        ]
-
-    def member_view(self, m: Member, now: float) -> dict:
-        if m is self.me:
-            role, offset, term, age = self.role, self.offset(), self.term, 0
-        else:
-            role, offset, term = m.role, m.offset, m.term
-            age = -1 if m.last_ok == NEVER else int((now - m.last_ok) * 1000)
-        if m.id == self.leader_id and role != LEADER:
-            role = LEADER
-        return {
-            "id": m.id, "ip": m.ip, "port": m.port, "bus-port": m.bus_port, "role": role,
-            "offset": offset, "term": term, "last-heartbeat-ms": age,
-            "myself": m is self.me, "suspect": self.member_suspect(m, now),
-            "link": "disconnected" if self.member_suspect(m, now) else "connected",
-            "run-id": m.run_id,
-        }
-
-    def views(self) -> list[dict]:
-        now = time.monotonic()
-        return [self.member_view(m, now) for m in self.members.values()]
 
 
 def is_reply_error(x) -> bool:
