@@ -197,3 +197,13 @@ def test_no_system_tasks():
             if isinstance(node, ast.Name) and node.id == "spawn_system_task":
                 offenders.append(f"{name}:{node.lineno}")
     assert offenders == []
+def test_long_modules_say_why():
+    long = []
+    for name, path in MODULES.items():
+        text = path.read_text()
+        if text.count("\n") <= MAX_LINES:
+            continue
+        doc = ast.get_docstring(ast.parse(text)) or ""
+        if LONG_MODULE_MARK not in doc:
+            long.append(f"{name} ({text.count(chr(10))} lines)")
+    assert long == [], f"split these, or say why at the top ({LONG_MODULE_MARK!r})"
