@@ -7,9 +7,9 @@ A node runs in one of three modes, chosen at startup:
 - join (``--cluster-join host:port``): asks the group for its leader and becomes its replica.
 
 The pieces: :mod:`.nodefile` (identity, term and vote that survive a restart), :mod:`.peer`
-(one RESP connection to another member), :mod:`.node` (the state machine, with its parts :mod:`.membership`, :mod:`.elections` and
-:mod:`.views`: heartbeats,
-failure detection, elections, fencing). The wire protocol is the ``TRIOCLUSTER`` command
+(one RESP connection to another member), :mod:`.node` (the state machine: heartbeats, failure
+detection, elections, fencing; with its parts :mod:`.membership`, :mod:`.elections`,
+:mod:`.views`), :mod:`.settings` (the parameters). The wire protocol is the ``TRIOCLUSTER`` command
 family (commands/cluster.py); Sentinel discovery is commands/sentinel.py.
 docs/cluster.md describes the design and why it loses no write that WAIT confirmed.
 """
