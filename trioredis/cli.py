@@ -20,6 +20,7 @@ from .config import PARAMS, Config, canonical
 from .core import Server
 from .errors import ConfigError, StartupError
 from .log import Logger
+from .scheduling import serve_in_wakeup_order
 from .server import serve
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="A Redis-compatible server on Trio.")
@@ -154,6 +155,7 @@ def run(cfg: Config) -> int:
     gc.collect()
     gc.freeze()
     gc.set_threshold(50_000, 50, 100)
+    serve_in_wakeup_order()  # clients ready together are served in arrival order, as Redis
     try:
         try:
             return trio.run(partial(_main, srv, log))
