@@ -173,6 +173,8 @@ class Server:
                 return self._reject(c, errors.unknown_command(argv[0], argv[1:]))
         if cmd.subcommands is not None and (len(argv) > 1 or cmd.proc is None):
             # (A container with a handler of its own, like COMMAND, runs it without arguments.)
+            if cmd.available is not None and not cmd.available(self):
+                return self._reject(c, errors.unknown_command(argv[0], argv[1:]))
             if len(argv) < 2:
                 return self._reject(c, errors.wrong_arity(cmd.name), cmd)
             sub = cmd.subcommands.get(argv[1]) or cmd.subcommands.get(argv[1].lower())
@@ -427,7 +429,11 @@ class Server:
         c.db = blk.db
         c.retrying = True
         try:
-            return self.call(c, blk.cmd, blk.argv)
+            reply = self.call(c, blk.cmd, blk.argv)
+            # One call per command, counted when it first ran and blocked (Redis counts it once,
+            # at unblock): a retry adds only its failure, if any.
+            blk.cmd.calls -= 1
+            return reply
         finally:
             c.retrying = False
             c.db = saved_db

@@ -149,6 +149,31 @@ def test_bit_commands_events_and_propagation(local):
     assert local.srv.dirty == d + 2
 
 
+def test_setbit_and_bitfield_dirty_only_on_change(local):
+    """Redis 7.0: no change, no dirty, no event, no propagation (unit/bitops's dirty test)."""
+
+    def step(*cmds):
+        d = local.srv.dirty
+        for cmd in cmds:
+            local(*cmd)
+        prop, events = local.take()
+        return local.srv.dirty - d, len(prop), [e for e, _, _ in events if e == b"setbit"]
+
+    created = step(("SETBIT", "a", "0", "0"), ("BITFIELD", "b", "SET", "i5", "0", "0"))
+    assert created == (2, 2, [b"setbit", b"setbit"])
+    assert step(("SETBIT", "a", "0", "0"), ("BITFIELD", "b", "SET", "i5", "0", "0")) == (0, 0, [])
+    assert local("SETBIT", "a", "0", "0") == 0 and local("SETBIT", "a", "0", "1") == 0
+    local.take()
+    assert step(("SETBIT", "a", "0", "1"), ("SETBIT", "a", "0", "0"), ("SETBIT", "a", "0", "0"),
+                ("BITFIELD", "b", "SET", "i5", "0", "1"), ("BITFIELD", "b", "SET", "i5", "0", "1"),
+                ("BITFIELD", "b", "SET", "i5", "0", "0"))[:2] == (3, 3)
+    assert step(("BITFIELD", "c", "INCRBY", "i5", "0", "1"),
+                ("BITFIELD", "c", "INCRBY", "i5", "0", "1"))[:2] == (2, 2)
+    assert step(("BITFIELD", "c", "INCRBY", "i5", "0", "0"))[:2] == (0, 0)
+    # Growing the string is a change even when the bit written is 0.
+    assert step(("SETBIT", "a", "90", "0"), ("BITFIELD", "b", "SET", "i5", "90", "0"))[:2] == (2, 2)
+
+
 def test_redis_py_bitmaps(server):
     r = redis.Redis(port=server.port, protocol=2)
     try:

@@ -48,14 +48,15 @@ def bit_offset(c, b: bytes, hash_ok: bool = False, bits: int = 0) -> int:
     return v
 
 
-def _string_for_write(db, key: bytes, maxbit: int) -> bytearray:
-    """Redis's lookupStringForBitCommand: the value as a bytearray long enough for ``maxbit``."""
+def _string_for_write(db, key: bytes, maxbit: int) -> tuple[bytearray, bool]:
+    """Redis's lookupStringForBitCommand: the value as a bytearray long enough for ``maxbit``,
+    and whether that created or grew it (a change even when no bit flips)."""
     v = db.lookup(key)
     need = (maxbit >> 3) + 1
     if v is None:
         v = bytearray(need)
         db.store(key, v)
-        return v
+        return v, True
     cls = v.__class__
     if cls is bytes:
         v = bytearray(v)
@@ -64,7 +65,8 @@ def _string_for_write(db, key: bytes, maxbit: int) -> bytearray:
         raise CommandError(WRONGTYPE)
     if len(v) < need:
         v.extend(bytes(need - len(v)))
-    return v
+        return v, True
+    return v, False
 
 
 # -- SETBIT, GETBIT ----------------------------------------------------------------------------
@@ -80,12 +82,13 @@ def setbit(c, argv):
         raise CommandError(BIT_VALUE_ERR)
     db = c.db
     key = argv[1]
-    v = _string_for_write(db, key, offset)
+    v, grown = _string_for_write(db, key, offset)
     byte = offset >> 3
     mask = 0x80 >> (offset & 7)
     old = 1 if v[byte] & mask else 0
-    v[byte] = (v[byte] | mask) if on else (v[byte] & ~mask)
-    db.modified(key, b"setbit", NOTIFY_STRING)
+    if grown or old != on:  # as Redis 7.0: no change, no dirty, no event, no propagation
+        v[byte] = (v[byte] | mask) if on else (v[byte] & ~mask)
+        db.modified(key, b"setbit", NOTIFY_STRING)
     return old
 
 
@@ -359,12 +362,13 @@ def _bitfield(c, argv, readonly_cmd: bool):
         j += 3 if opcode == _GET else 4
     db = c.db
     key = argv[1]
+    grown = False
     if readonly:
         v = _read_string(db, key)
     elif readonly_cmd:
         raise CommandError("ERR BITFIELD_RO only supports the GET subcommand")
     else:
-        v = _string_for_write(db, key, highest)
+        v, grown = _string_for_write(db, key, highest)
     out = []
     changes = 0
     for opcode, signed, bits, offset, arg, ow in ops:
@@ -385,7 +389,8 @@ def _bitfield(c, argv, readonly_cmd: bool):
         else:
             out.append(ret)
             set_field(v, offset, bits, new)
-        changes += 1
+            if grown or new != old:  # Redis 7.0 counts only real changes
+                changes += 1
     if changes:
         db.modified(key, b"setbit", NOTIFY_STRING, dirty=changes)
     return out

@@ -14,6 +14,7 @@ from ..glob import compile_glob
 from ..protocol.replies import SetReply
 from . import registry
 from .args import to_int
+from .key_specs import REDIS_KEY_SPECS, VARIABLE_FLAGS, keys_with_flags
 from .registry import command, container
 from .server import help_reply
 
@@ -133,6 +134,9 @@ def key_specs(cmd) -> list[dict]:
     own = getattr(cmd, "key_specs", None)
     if own is not None:
         return own
+    own = REDIS_KEY_SPECS.get(cmd.name)
+    if own is not None:
+        return own
     flags = SetReply(_key_flags(cmd))
     g = cmd.getkeys
     if g is not None:
@@ -244,28 +248,44 @@ def command_docs(cmd) -> dict:
     return out
 
 
-def lookup_full(name: bytes):
-    """A command by its full name, ``config|get`` included."""
+def visible(cmd, server) -> bool:
+    """Whether ``cmd`` exists on ``server``: SENTINEL only in a group, as a plain Redis has
+    no SENTINEL (the entry's ``available``, on the container)."""
+    top = cmd.parent or cmd
+    return top.available is None or server is None or top.available(server)
+
+
+def top_commands(server=None) -> list:
+    """The top-level commands ``server`` has, sorted by name."""
+    return [x for x in registry.all_commands() if visible(x, server)]
+
+
+def lookup_full(name: bytes, server=None):
+    """A command by its full name, ``config|get`` included (None when ``server`` lacks it)."""
     if b"|" in name:
         parent, sub = name.split(b"|", 1)
         cmd = registry.lookup(parent)
         if cmd is None or not cmd.subcommands:
             return None
-        return cmd.subcommands.get(sub) or cmd.subcommands.get(sub.lower())
-    return registry.lookup(name)
+        cmd = cmd.subcommands.get(sub) or cmd.subcommands.get(sub.lower())
+    else:
+        cmd = registry.lookup(name)
+    return cmd if cmd is not None and visible(cmd, server) else None
 
 
-def lookup_argv(argv: list):
+def lookup_argv(argv: list, server=None):
     """Redis's lookupCommand over a full argv: ``CONFIG GET x`` -> config|get."""
     cmd = registry.lookup(argv[0])
-    if cmd is None or not cmd.subcommands or len(argv) == 1:
+    if cmd is None or not visible(cmd, server):
+        return None
+    if not cmd.subcommands or len(argv) == 1:
         return cmd
     return cmd.subcommands.get(argv[1]) or cmd.subcommands.get(argv[1].lower())
 
 
 def command_(c, argv):
     """Get array of Redis command details"""
-    return [command_info(cmd) for cmd in registry.all_commands()]
+    return [command_info(cmd) for cmd in top_commands(c.server)]
 
 
 def _adopt(name: str, proc, arity: int, flags: str, **kw) -> None:
@@ -284,7 +304,7 @@ registry.BY_NAME["command"].complexity = "O(N) where N is the total number of Re
          complexity="O(1)")
 def command_count(c, argv):
     """Get total number of Redis commands"""
-    return len(registry.all_commands())
+    return len(top_commands(c.server))
 
 
 @command("command|info", -2, "loading stale", group="server", since="2.8.13",
@@ -292,10 +312,10 @@ def command_count(c, argv):
 def command_info_(c, argv):
     """Get array of specific Redis command details, or all when no argument is given."""
     if len(argv) == 2:
-        return [command_info(cmd) for cmd in registry.all_commands()]
+        return [command_info(cmd) for cmd in top_commands(c.server)]
     out = []
     for name in argv[2:]:
-        cmd = lookup_full(name)
+        cmd = lookup_full(name, c.server)
         out.append(command_info(cmd) if cmd is not None else None)
     return out
 
@@ -305,18 +325,19 @@ def command_info_(c, argv):
 def command_docs_(c, argv):
     """Get array of specific Redis command documentation"""
     if len(argv) == 2:
-        return {cmd.name.encode(): command_docs(cmd) for cmd in registry.all_commands()}
+        return {cmd.name.encode(): command_docs(cmd) for cmd in top_commands(c.server)}
     out = {}
     for name in argv[2:]:
-        cmd = lookup_full(name)
+        cmd = lookup_full(name, c.server)
         if cmd is not None:
             out[cmd.name.encode()] = command_docs(cmd)
     return out
 
 
-def all_names() -> list:
+def all_names(server=None) -> list:
+    """Every command ``server`` has, each container followed by its subcommands."""
     out = []
-    for cmd in registry.all_commands():
+    for cmd in top_commands(server):
         out.append(cmd)
         out.extend(_subcommands(cmd))
     return out
@@ -337,7 +358,7 @@ def command_list(c, argv):
             i += 3
         else:
             raise CommandError(SYNTAX)
-    cmds = all_names()
+    cmds = all_names(c.server)
     if flt is not None:
         kind, arg = flt
         if kind == b"module":
@@ -351,11 +372,11 @@ def command_list(c, argv):
     return [x.name.encode() for x in cmds]
 
 
-def _getkeys(argv):
-    cmd = lookup_argv(argv)
+def _getkeys(argv, server):
+    cmd = lookup_argv(argv, server)
     if cmd is None:
         raise CommandError("ERR Invalid command specified")
-    if cmd.getkeys is None and cmd.first_key <= 0:
+    if cmd.getkeys is None and (cmd.first_key <= 0 or _only_not_keys(cmd)):
         raise CommandError("ERR The command has no key arguments")
     n = len(argv)
     if (cmd.arity > 0 and cmd.arity != n) or n < -cmd.arity:
@@ -379,7 +400,7 @@ def _getkeys(argv):
          complexity="O(N) where N is the number of arguments to the command")
 def command_getkeys(c, argv):
     """Extract keys given a full Redis command"""
-    _, idx = _getkeys(argv[2:])
+    _, idx = _getkeys(argv[2:], c.server)
     return [argv[2 + i] for i in idx]
 
 
@@ -387,9 +408,21 @@ def command_getkeys(c, argv):
          complexity="O(N) where N is the number of arguments to the command")
 def command_getkeysandflags(c, argv):
     """Extract keys and access flags given a full Redis command"""
-    cmd, idx = _getkeys(argv[2:])
+    full = argv[2:]
+    cmd, idx = _getkeys(full, c.server)
     specs = key_specs(cmd)
-    return [[argv[2 + i], SetReply(_spec_flags_at(specs, i, cmd))] for i in idx]
+    variable = VARIABLE_FLAGS.get(cmd.name)
+    found = variable(full) if variable is not None else keys_with_flags(specs, full)
+    flags_at = {}
+    for pos, flags in found or ():
+        flags_at.setdefault(pos, flags)
+    return [[full[i], SetReply(flags_at.get(i) or _spec_flags_at(specs, i, cmd))] for i in idx]
+
+
+def _only_not_keys(cmd) -> bool:
+    """Redis's doesCommandHaveKeys is false when every key spec is not_key (SPUBLISH)."""
+    specs = key_specs(cmd)
+    return bool(specs) and all("not_key" in sp[b"flags"] for sp in specs)
 
 
 def _spec_flags_at(specs: list, pos: int, cmd) -> list:

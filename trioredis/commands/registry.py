@@ -60,6 +60,9 @@ class Command:
     parent: Command | None = None
     subcommands: dict | None = None
     doc_args: list = field(default_factory=list)
+    # (server) -> bool for a command that exists only in some modes (SENTINEL needs a group);
+    # checked for containers only, so plain commands cost nothing on the hot path.
+    available: Callable | None = None
     # Precomputed for the hot path.
     write: bool = False
     readonly: bool = False

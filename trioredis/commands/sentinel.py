@@ -21,8 +21,12 @@ from ..errors import CommandError, unknown_command
 from ..protocol.replies import NULL_ARRAY, Raw
 from .registry import BY_NAME, command, container
 
-container("sentinel", group="sentinel", since="2.8.4",
-          summary="A container for Sentinel commands").complexity = "Depends on subcommand."
+_SENTINEL = container("sentinel", group="sentinel", since="2.8.4",
+                      summary="A container for Sentinel commands")
+_SENTINEL.complexity = "Depends on subcommand."
+# Only a group member has SENTINEL: on a standalone node it is an unknown command, and COMMAND
+# LIST / COUNT / INFO / DOCS leave it out, as a plain Redis has no such command.
+_SENTINEL.available = lambda server: cluster_of(server) is not None
 
 
 def _node(c, argv):
