@@ -304,3 +304,35 @@ def test_redis_py_blocking_read(server, protocol):
         r.close()
         w.close()
         admin.close()
+
+
+def _cmdstat(admin: RawClient, name: bytes) -> bytes:
+    """A command's INFO commandstats line without the timings (they differ run to run)."""
+    for line in admin.command("INFO", "commandstats").split(b"\r\n"):
+        if line.startswith(b"cmdstat_" + name + b":"):
+            return b",".join(f for f in line.split(b",") if not f.startswith(b"usec"))
+    return b""
+
+
+def test_served_blocked_commands_count_one_call(real_redis, server):
+    """A blocked command is one call however often it is retried; an error at unblock is one
+    failed call (unit/type/stream-cgroups: XGROUP DESTROY unblocks XREADGROUP with -NOGROUP)."""
+
+    def steps(sc):
+        sc("CONFIG", "RESETSTAT")
+        sc("XGROUP", "CREATE", "s", "g", "$", "MKSTREAM")
+        sc.block(0, "XREADGROUP", "GROUP", "g", "c", "BLOCK", "0", "STREAMS", "s", ">")
+        sc("XGROUP", "DESTROY", "s", "g")
+        sc.reply(0)  # -NOGROUP
+        sc.block(1, "XREAD", "BLOCK", "0", "STREAMS", "s", "$")
+        sc("XTRIM", "s", "MAXLEN", "0")  # a change that is no XADD: retried, still blocked
+        sc("XADD", "s", "1-1", "f", "v")
+        sc.reply(1)
+        sc.block(2, "BLPOP", "l", "0")
+        sc("LPUSH", "l", "a")
+        sc.reply(2)
+        sc.log.append([_cmdstat(sc.admin, n) for n in (b"xreadgroup", b"xread", b"blpop")])
+        sc("INFO", "errorstats")
+
+    log = run_both(real_redis, server, steps)
+    assert log[-2][0] == b"cmdstat_xreadgroup:calls=1,rejected_calls=0,failed_calls=1"

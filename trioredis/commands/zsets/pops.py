@@ -159,7 +159,8 @@ def _zmpop(c, argv, numkeys_idx: int, blocking: bool):
         keys = [key]
     reply = zpop_generic(c, keys, maximum, True, count, True, True)
     if reply is not NULL_ARRAY:
-        c.propagate_as = [[b"ZPOPMAX" if maximum else b"ZPOPMIN", reply[0], b"%d" % count]]
+        # Redis 7.0.15 propagates the number of elements actually popped, not the COUNT asked.
+        c.propagate_as = [[b"ZPOPMAX" if maximum else b"ZPOPMIN", reply[0], b"%d" % len(reply[1])]]
     return reply
 
 
