@@ -8,6 +8,8 @@ from . import (  # noqa: F401, I001
     config_cmd,
     introspection,
     debug,
+    modules,
+    lolwut,
     monitoring,
     keys,
     strings,
@@ -29,4 +31,4 @@ from . import (  # noqa: F401, I001
     sentinel,
 )
 
-MODULES = ("connection", "server", "config_cmd", "introspection", "debug", "monitoring", "keys", "strings", "bitmaps", "lists", "hashes", "sets", "zsets", "geo", "streams", "sort", "hyperloglog", "transactions", "pubsub", "persistence", "aof", "replication", "cluster", "sentinel")
+MODULES = ("connection", "server", "config_cmd", "introspection", "debug", "modules", "lolwut", "monitoring", "keys", "strings", "bitmaps", "lists", "hashes", "sets", "zsets", "geo", "streams", "sort", "hyperloglog", "transactions", "pubsub", "persistence", "aof", "replication", "cluster", "sentinel")
