@@ -89,6 +89,8 @@ class Server:
         self.write_barrier: Callable | None = None  # fn(client, cmd) -> error text or None
         # CLIENT PAUSE: fn(client, cmd, argv) -> a Block that holds the client, or None.
         self.client_pause: Callable | None = None
+        # A script past busy-reply-threshold: fn(client, cmd, argv) -> -BUSY text or None.
+        self.busy_script: Callable | None = None
         self.monitors: list = []  # MONITOR clients, fed through the "monitor" hooks by call()
         # statistics
         self.stat_numcommands = 0
@@ -158,6 +160,7 @@ class Server:
             or self.role == "slave"
             or self.write_barrier is not None
             or self.client_pause is not None
+            or self.busy_script is not None
             or self.config["min-replicas-to-write"]
         )
 
@@ -286,6 +289,10 @@ class Server:
             )
         if self.loading and deny_loading:
             return self._reject(c, "LOADING Redis is loading the dataset in memory", cmd)
+        if self.busy_script is not None:
+            busy = self.busy_script(c, cmd, argv)
+            if busy is not None:
+                return self._reject(c, busy, cmd)
         if self.client_pause is not None and not (c.is_replica or c.is_master):
             held = self.client_pause(c, cmd, argv)
             if held is not None:

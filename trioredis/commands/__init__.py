@@ -29,6 +29,7 @@ from . import (  # noqa: F401, I001
     replication,
     cluster,
     sentinel,
+    scripting,
 )
 
-MODULES = ("connection", "server", "config_cmd", "introspection", "debug", "modules", "lolwut", "monitoring", "keys", "strings", "bitmaps", "lists", "hashes", "sets", "zsets", "geo", "streams", "sort", "hyperloglog", "transactions", "pubsub", "persistence", "aof", "replication", "cluster", "sentinel")
+MODULES = ("connection", "server", "config_cmd", "introspection", "debug", "modules", "lolwut", "monitoring", "keys", "strings", "bitmaps", "lists", "hashes", "sets", "zsets", "geo", "streams", "sort", "hyperloglog", "transactions", "pubsub", "persistence", "aof", "replication", "cluster", "sentinel", "scripting")

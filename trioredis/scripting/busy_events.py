@@ -1,0 +1,99 @@
+"""Serving other clients while a script is busy: Redis's processEventsWhileBlocked.
+
+A script runs synchronously inside its EVAL handler on the Trio loop, so no task runs until it
+returns. Once it is past ``busy-reply-threshold``, the engine's count hook calls
+:func:`process` every 100 000 Lua instructions: it polls the sockets of the other connections
+(not the script's caller, nor connections in the middle of a batch, draining output, or
+blocked), reads the requests that arrived complete, runs them through ``Server.execute`` (which
+answers ``-BUSY`` to everything but ``allow_busy`` commands such as SCRIPT KILL and SHUTDOWN
+NOSAVE) and writes the replies with a non-blocking send (any rest goes out through the
+connection's usual flusher once the loop runs again).
+
+The bytes are first read with MSG_PEEK and only consumed when they hold whole requests, so a
+request still arriving is left in the socket for the connection's own task.
+"""
+
+from __future__ import annotations
+
+import select
+import socket
+
+from ..blocking import Block
+from ..protocol.parser import RequestParser
+
+READ_SIZE = 64 * 1024
+
+
+def install(runner) -> None:
+    runner.server.process_events_while_busy = lambda: process(runner)
+
+
+def _whole(parser: RequestParser) -> bool:
+    """The parser holds no partial request (everything fed was complete requests)."""
+    return (
+        parser.error is None
+        and not parser._q
+        and parser._mb == 0
+        and parser._bl == -1
+        and not parser._have
+    )
+
+
+def process(runner) -> None:
+    srv = runner.server
+    conns = {}
+    for conn in list(runner.connections):
+        if conn.closed or conn.busy or conn.draining or conn.outq:
+            continue
+        if conn.client.blocked is not None or conn.client.killed:
+            continue
+        conns[conn.sock.fileno()] = conn
+    if not conns:
+        return
+    poller = select.poll()
+    for fd in conns:
+        poller.register(fd, select.POLLIN)
+    for fd, _ in poller.poll(0):
+        conn = conns.get(fd)
+        if conn is not None:
+            _serve(srv, conn)
+
+
+def _serve(srv, conn) -> None:
+    c = conn.client
+    sock = conn.sock
+    try:
+        data = sock.recv(READ_SIZE, socket.MSG_PEEK)
+    except (BlockingIOError, InterruptedError):
+        return
+    except OSError:
+        return
+    if not data or data[:1] != b"*":
+        return  # a hang-up, or inline/partial input: left to the connection's task
+    parser = RequestParser(srv.config["proto-max-bulk-len"], c.authenticated)
+    reqs = parser.feed(data)
+    if not _whole(parser):
+        return
+    try:
+        sock.recv(len(data))
+    except OSError:
+        return
+    srv.stat_net_input_bytes += len(data)
+    out = conn.outq
+    for argv in reqs:
+        reply = srv.execute(c, argv)
+        if reply.__class__ is Block:  # cannot wait here: act as a non-blocking command
+            reply = reply.timeout_reply() if callable(reply.timeout_reply) else reply.timeout_reply
+        if c.reply_mode == "on":
+            out.append(c.encode(reply))
+        elif c.reply_mode == "skip":
+            c.reply_mode = "on"
+        elif c.reply_mode == "skip_next":
+            c.reply_mode = "skip"
+        if c.close_after_reply or c.killed:
+            break
+    if out:
+        conn.out_bytes += sum(map(len, out))
+        conn.send_now()
+    if c.close_after_reply:
+        conn.kill()

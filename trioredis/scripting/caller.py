@@ -1,0 +1,181 @@
+"""``redis.call`` / ``redis.pcall``: a command from a script, through the server's ``call()``.
+
+Redis's scriptCall: the arguments become an argv (numbers as ``%.17g``), the command is looked
+up with its subcommand, arity-checked, refused when flagged ``noscript`` or when it writes in a
+read-only run, and then run by :meth:`Server.call` for the script's own client (the "lua"
+client: MONITOR shows it, the command table counts it, its writes propagate into the run's
+buffer). The Python reply becomes the Lua value Redis's RESP parser would have made.
+"""
+
+from __future__ import annotations
+
+from ..commands import registry
+from ..errors import READONLY
+from ..protocol.encoder import format_double
+from ..protocol.replies import NULL_ARRAY, ErrorReply, Push, Raw, SetReply, Verbatim, _NullArray
+from .resp import BigNumber, parse_raw
+from .runtime import ARG_ERR_TAG, ERR_TAG, OK_TAG, error_text
+
+NO_ARGS = b"ERR Please specify at least one argument for this redis lib call"
+BAD_ARG = b"ERR Lua redis lib command arguments must be strings or integers"
+UNKNOWN = b"ERR Unknown Redis command called from script"
+ARITY = b"ERR Wrong number of args calling Redis command from script"
+NOSCRIPT = b"ERR This Redis command is not allowed from script"
+WRITE_RO = b"ERR Write commands are not allowed from read-only scripts."
+STALE = b"ERR Can not execute the command on a stale replica"
+OOM = b"OOM command not allowed when used memory > 'maxmemory'."
+
+
+def build_argv(args: tuple):
+    """luaArgsToRedisArgv: (argv, None) or (None, error)."""
+    if not args:
+        return None, NO_ARGS
+    argv = []
+    for a in args:
+        t = a.__class__
+        if t is bytes:
+            argv.append(a)
+        elif t is int or t is float:
+            argv.append(b"%.17g" % a)
+        else:
+            return None, BAD_ARG
+    return argv, None
+
+
+def lookup(argv: list):
+    """lookupCommand with subcommands; None when unknown."""
+    cmd = registry.lookup(argv[0])
+    if cmd is None:
+        return None
+    if cmd.subcommands is not None and (len(argv) > 1 or cmd.proc is None):
+        if len(argv) < 2:
+            return cmd if cmd.proc is not None else None
+        sub = cmd.subcommands.get(argv[1]) or cmd.subcommands.get(argv[1].lower())
+        return sub
+    return cmd
+
+
+def script_call(engine, run, args: tuple):
+    """The body of redis.call/pcall: (tag, value) for the sandbox (see runtime.ERR_TAG)."""
+    argv, err = build_argv(args)
+    if err is not None:
+        return ARG_ERR_TAG, err
+    cmd = lookup(argv)
+    if cmd is None:
+        return ERR_TAG, UNKNOWN
+    arity = cmd.arity
+    if (arity > 0 and len(argv) != arity) or len(argv) < -arity:
+        return ERR_TAG, ARITY
+    srv = engine.server
+    if "noscript" in cmd.flags and not engine.disable_deny_scripts:
+        return ERR_TAG, NOSCRIPT
+    if (
+        srv.role == "slave"
+        and not cmd.stale
+        and not srv.config["replica-serve-stale-data"]
+        and srv.master_link is not None
+        and not srv.master_link.is_up()
+    ):
+        return ERR_TAG, STALE
+    if cmd.write:
+        if run.read_only:
+            return ERR_TAG, WRITE_RO
+        caller = run.caller
+        if srv.role == "slave" and srv.config["replica-read-only"] and not caller.is_master:
+            return ERR_TAG, READONLY.encode()
+        if srv.write_barrier is not None and not caller.is_master:
+            refused = srv.write_barrier(caller, cmd)
+            if refused:
+                return ERR_TAG, refused.encode()
+        if run.oom and cmd.denyoom and not run.write_dirty:
+            return ERR_TAG, OOM
+        run.write_dirty = True
+    sc = run.client
+    reply = srv.call(sc, cmd, argv)
+    return to_lua(engine.state_of(run), reply, sc.resp)
+
+
+def to_lua(state, r, resp: int):
+    """A command's reply as redisProtocolToLuaType makes it: (tag, value)."""
+    t = r.__class__
+    if t is bytes:
+        return 0, r
+    if t is int:
+        return 0, r
+    if t is str:
+        return OK_TAG, r.encode()
+    if t is ErrorReply:
+        return ERR_TAG, error_text("-" + r.message).encode("utf-8", "surrogateescape")
+    if r is None:
+        return 0, (False if resp == 2 else None)
+    return 0, _value(state, r, resp)
+
+
+def _value(state, r, resp: int):
+    t = r.__class__
+    if t is bytes or t is int:
+        return r
+    if t is bytearray or t is memoryview:
+        return bytes(r)
+    if t is Verbatim:
+        if resp == 2:
+            return bytes(r)
+        return state.table({b"verbatim_string": state.table({b"format": b"txt", b"string": bytes(r)})})
+    if t is str:
+        return state.table({b"ok": r.encode()})
+    if t is ErrorReply:
+        return state.table({b"err": error_text("-" + r.message).encode("utf-8", "surrogateescape")})
+    if r is None or t is _NullArray:
+        return False if resp == 2 else None
+    if t is bool:
+        if resp == 2:
+            return 1 if r else 0
+        return r
+    if t is float:
+        if resp == 2:
+            return format_double(r)
+        return state.table({b"double": r})
+    if t is list or t is tuple or t is Push:
+        return _array(state, [_value(state, x, resp) for x in r])
+    if t is dict:
+        if resp == 2:
+            flat = []
+            for k, v in r.items():
+                flat.append(_value(state, k, resp))
+                flat.append(_value(state, v, resp))
+            return _array(state, flat)
+        m = state.table()
+        for k, v in r.items():
+            kk = _value(state, k, resp)
+            if kk is not None:
+                m[kk] = _value(state, v, resp)
+        return state.table({b"map": m})
+    if t is set or t is frozenset or t is SetReply:
+        if resp == 2:
+            return _array(state, [_value(state, x, resp) for x in r])
+        s = state.table()
+        for x in r:
+            xx = _value(state, x, resp)
+            if xx is not None:
+                s[xx] = True
+        return state.table({b"set": s})
+    if t is Raw:
+        return _value(state, parse_raw(bytes(r)), resp)
+    if t is BigNumber:
+        if resp == 2:
+            return bytes(r)
+        return state.table({b"big_number": bytes(r)})
+    if r is NULL_ARRAY:
+        return False if resp == 2 else None
+    raise TypeError(f"cannot convert {t.__name__} to Lua")
+
+
+def _array(state, items: list):
+    """An array table; a nil (RESP3 null) leaves a hole as lua_settable does."""
+    if None not in items:
+        return state.table(items)
+    tbl = state.table()
+    for i, v in enumerate(items, 1):
+        if v is not None:
+            tbl[i] = v
+    return tbl
