@@ -105,8 +105,9 @@ class Database:
     def _expired(self, key: bytes):
         """Handle a logically expired key found by a lookup: None (the value while loading)."""
         srv = self.server
-        if srv.loading:
+        if srv.loading or srv.in_master_stream:
             # keyIsExpired: nothing expires while loading; the AOF replayed may still touch it.
+            # Nor for our master's stream (expireIfNeeded): its DEL or SET must find the key.
             return self.data[key]
         if srv.is_replica_of_master():
             # A replica hides expired keys but waits for its master's DEL.

@@ -33,13 +33,15 @@ class LoadStats:
 
 
 def load_into(server, data, *, drop_expired: bool | None = None, allow_dup: bool = False,
-              log=None, progress_every: float = 2.0) -> LoadStats:
+              log=None, progress_every: float = 2.0, on_expired=None) -> LoadStats:
     """Load an RDB into ``server``'s databases, all or nothing.
 
     Keys already expired are dropped when we are a master (``drop_expired`` None), kept on a
     replica, whose master expires them. A key that exists already (in the file twice, or in
     the db, as DEBUG RELOAD NOFLUSH) is an error unless ``allow_dup``. ``log`` (a Logger)
     gets Redis's lines and, for big files, progress every ``progress_every`` seconds.
+    ``on_expired(dbid, key)`` is told of each expired key dropped (a master's startup load
+    propagates them as DELs to its backlog).
     """
     started = time.monotonic()
     if drop_expired is None:
@@ -74,6 +76,8 @@ def load_into(server, data, *, drop_expired: bool | None = None, allow_dup: bool
                 continue
             if drop_expired and expire is not None and expire < now:
                 stats.keys_expired += 1
+                if on_expired is not None:
+                    on_expired(dbid, key)
                 continue
             d, e = staged_db
             if key in d and not allow_dup:

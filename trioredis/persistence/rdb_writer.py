@@ -265,17 +265,29 @@ def _aux(key: bytes, value: bytes) -> bytes:
     return b"\xfa" + encode_string(key) + encode_string(value)
 
 
-def default_aux(server) -> list[tuple[bytes, bytes]]:
+def default_aux(server, with_repl: bool = True) -> list[tuple[bytes, bytes]]:
+    """Redis's aux fields, in its order. The replication ID and offset are there only when
+    the replication state says they are worth keeping (rdbPopulateSaveInfo); AOF bases never
+    carry them."""
     import resource
 
     used = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
-    return [
+    aux = [
         (b"redis-ver", REDIS_VERSION.encode()),
         (b"redis-bits", b"64"),
         (b"ctime", b"%d" % int(time.time())),
         (b"used-mem", b"%d" % used),
-        (b"aof-base", b"0"),
     ]
+    repl = getattr(server, "replication", None) if with_repl else None
+    stream_db = repl.save_info() if repl is not None else None
+    if stream_db is not None:
+        aux += [
+            (b"repl-stream-db", b"%d" % stream_db),
+            (b"repl-id", server.replid.encode()),
+            (b"repl-offset", b"%d" % server.master_repl_offset),
+        ]
+    aux.append((b"aof-base", b"0"))
+    return aux
 
 
 def iter_rdb(server, *, aux=None, checksum: bool | None = None, chunk: int = 1 << 16,

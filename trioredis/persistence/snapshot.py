@@ -62,6 +62,7 @@ class Persistence:
         self.last_fork_usec = 0
         self.keys_loaded = 0
         self.keys_expired = 0
+        self.last_aux: dict | None = None  # aux fields of the last file loaded
         self._barrier = None  # our MISCONF write barrier while installed
         self._prev_barrier = None
         server.dirty_at_last_save = server.dirty
@@ -320,9 +321,19 @@ class Persistence:
         srv = self.server
         if srv.config["appendonly"]:
             return  # the AOF, when enabled, is what Redis loads
-        self.load_file(self.path, startup=True)
+        repl = getattr(srv, "replication", None)
+        on_expired = repl.loading_feed() if repl is not None else None
+        self.last_aux = None
+        # A replica from the config (not following yet) keeps expired keys: its master's DELs
+        # remove them.
+        replica = srv.role == "slave" or srv.config["replicaof"] is not None
+        self.load_file(self.path, startup=True, on_expired=on_expired,
+                       drop_expired=not replica)
+        if repl is not None:
+            repl.restore_from_rdb(self.last_aux)
 
-    def load_file(self, path: str, startup: bool = False, allow_dup: bool = False) -> bool:
+    def load_file(self, path: str, startup: bool = False, allow_dup: bool = False,
+                  on_expired=None, drop_expired: bool | None = None) -> bool:
         """Load an RDB file into the keyspace. False if the file does not exist.
 
         At startup a broken file raises ``cli.StartupError`` (one line, exit code 1) and the
@@ -344,7 +355,8 @@ class Persistence:
         srv.loading = True
         srv.update_guard()
         try:
-            stats = rdb.load_into(srv, data, allow_dup=allow_dup, log=srv.log)
+            stats = rdb.load_into(srv, data, allow_dup=allow_dup, log=srv.log,
+                                  on_expired=on_expired, drop_expired=drop_expired)
         except rdb.RDBError as e:
             if not startup:
                 raise
@@ -356,6 +368,7 @@ class Persistence:
             srv.update_guard()
         self.keys_loaded = stats.keys_loaded
         self.keys_expired = stats.keys_expired
+        self.last_aux = stats.aux
         srv.log.notice(f"DB loaded from disk: {time.monotonic() - t0:.3f} seconds")
         return True
 

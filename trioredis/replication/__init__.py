@@ -140,16 +140,25 @@ class ServerReplication(Replication):
             except OSError:
                 pass
 
-    def follow(self, host: str, port: int) -> None:
-        """Become a replica of host:port (REPLICAOF, --replicaof)."""
+    def follow(self, host: str, port: int, at_startup: bool = False) -> None:
+        """Become a replica of host:port (REPLICAOF, or ``replicaof`` in the config).
+
+        At runtime a master turning replica offers its own history to the new master
+        (Redis's replicationCacheMasterUsingMyself). At startup Redis sets the master without
+        that step: only replication info restored from the RDB gives a cached master,
+        otherwise the first PSYNC is ``? -1``.
+        """
         srv = self.server
         self.send_now()
-        was_master = srv.role == "master"
+        was_master = srv.role == "master" and not at_startup
         cached = None
+        if at_startup:
+            cached, self.restored_master = self.restored_master, None
         if self.link is not None:
             old = self.link
             if old.replid and old.offset >= 0:
-                cached = (old.replid, old.offset)  # Redis's cached master: try PSYNC first
+                # Redis's cached master: try PSYNC first, in the db its stream had selected
+                cached = (old.replid, old.offset, old.stream_db())
             old.stop()
             self.link = None
         self.master_host, self.master_port = host, port
@@ -166,7 +175,7 @@ class ServerReplication(Replication):
             link.replid = srv.replid
             link.offset = srv.master_repl_offset
         elif cached is not None:
-            link.replid, link.offset = cached
+            link.replid, link.offset, link.db_index = cached
         self.link = link
         # Clients blocked on keys would wait on data only the master may now change.
         for c in list(srv.clients.values()):
@@ -181,6 +190,70 @@ class ServerReplication(Replication):
         runner = srv.runner
         if runner is not None:
             runner.spawn(link.run)
+
+    # -- replication info in RDB files (rdbPopulateSaveInfo, loadDataFromDisk) --------------
+
+    def save_info(self) -> int | None:
+        """The stream db to save with our replication ID and offset, or None when an RDB must
+        not carry them: only a master keeping a backlog, or a replica that has (or had) a
+        master link, is part of a replication history worth continuing after a restart."""
+        srv = self.server
+        if srv.role == "master":
+            if self.backlog is None:
+                return None
+            return 0 if self.seldb == -1 else self.seldb
+        link = self.link
+        if link is not None and link.replid and link.offset >= 0:
+            return link.stream_db()
+        if self.restored_master is not None:
+            return self.restored_master[2]
+        return None
+
+    def loading_feed(self):
+        """Before a startup load on a master: a backlog, and the function that propagates a
+        DEL for each expired key the load drops (so replicas that continue after our restart
+        drop them too). None on a replica, whose master sends its own DELs."""
+        if self._replica_to_be():
+            return None
+        self.ensure_backlog()
+
+        def expired(dbid: int, key: bytes) -> None:
+            self.feed(dbid, [b"DEL", key])
+
+        return expired
+
+    def _replica_to_be(self) -> bool:
+        """A replica, or about to become one (``replicaof`` in the config, at startup)."""
+        srv = self.server
+        return srv.role == "slave" or srv.config["replicaof"] is not None
+
+    def restore_from_rdb(self, aux: dict | None) -> None:
+        """After the startup load: take the RDB's replication ID and offset. A replica makes
+        them its cached master (its first PSYNC continues that history); a master keeps them
+        as its second ID so its old replicas can continue. Without them a master drops the
+        backlog made for the load."""
+        srv = self.server
+        info = _rdb_repl_info(aux)
+        replica = self._replica_to_be()
+        if info is None:
+            if not replica and self.backlog is not None and not self.replicas:
+                self.send_now()
+                self.backlog = None
+                self.update_target()
+            return
+        replid, offset, dbid = info
+        self.send_now()
+        if replica:
+            srv.replid = replid
+            srv.master_repl_offset = offset
+            self.restored_master = (replid, offset, dbid)
+            return
+        srv.replid2 = replid
+        srv.second_repl_offset = offset + 1
+        srv.master_repl_offset += offset
+        b = self.ensure_backlog()
+        b.start_offset += offset
+        self.no_replicas_since = time.monotonic()
 
     def promote(self) -> None:
         """REPLICAOF NO ONE: keep the data, start a new history, remember the old one."""
@@ -207,6 +280,22 @@ class ServerReplication(Replication):
                 r.client.conn.kill()
 
 
+def _rdb_repl_info(aux: dict | None) -> tuple[str, int, int] | None:
+    """``(repl-id, repl-offset, repl-stream-db)`` from an RDB's aux fields, when all are
+    there and valid (Redis ignores a stream db of -1, written by old versions)."""
+    if not aux:
+        return None
+    try:
+        replid = aux[b"repl-id"].decode("ascii")
+        offset = int(aux[b"repl-offset"])
+        dbid = int(aux[b"repl-stream-db"])
+    except (KeyError, ValueError, UnicodeDecodeError):
+        return None
+    if len(replid) != 40 or offset < 0 or dbid < 0:
+        return None
+    return replid, offset, dbid
+
+
 def _Raw(data: bytes):
     from ..protocol.replies import Raw
 
@@ -220,6 +309,7 @@ def replication_of(server: Server) -> ServerReplication:
 def _attach(server: Server) -> None:
     repl = ServerReplication(server)
     server.replication = repl
+    server.in_master_stream = False  # set while the master link applies its stream
     server.add_hook("client_freed", repl.detach)
     server.add_hook("propagate_repl", repl.feed)  # PUBLISH: replicas only, not the AOF
     server.add_hook("cron", repl.cron)
@@ -230,7 +320,7 @@ def _attach(server: Server) -> None:
     def start_from_config() -> None:
         target = server.config["replicaof"]
         if target is not None and repl.link is None:
-            repl.follow(target[0], target[1])
+            repl.follow(target[0], target[1], at_startup=True)
 
     async def startup_task() -> None:
         start_from_config()

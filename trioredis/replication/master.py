@@ -64,6 +64,8 @@ class Replication:
         self.sync_full = 0
         self.sync_partial_ok = 0
         self.sync_partial_err = 0
+        # (replid, offset, db) read from the RDB at startup on a replica: its cached master
+        self.restored_master: tuple[str, int, int] | None = None
 
     # -- the stream ----------------------------------------------------------------------------
 

@@ -87,6 +87,7 @@ class MasterLink:
         self.offset = -1  # bytes of the stream processed (slave_repl_offset)
         self.read_offset = -1
         self.replid = ""  # cached master replid, for PSYNC
+        self.db_index = 0  # db the master's stream had selected (kept across a partial resync)
         self.scope = trio.CancelScope()
         self.last_io = time.time()
         self.down_since = time.time()
@@ -134,6 +135,10 @@ class MasterLink:
 
     # -- the task ----------------------------------------------------------------------------
 
+    def stream_db(self) -> int:
+        """The db the master's stream has selected (the master client's, or the cached one)."""
+        return self.client.db.id if self.client is not None else self.db_index
+
     def stop(self) -> None:
         self.scope.cancel()
 
@@ -158,6 +163,7 @@ class MasterLink:
             self.down_since = time.time()
         self.state = "connect"
         if self.client is not None:
+            self.db_index = self.client.db.id
             self.server.free_client(self.client)
             self.client = None
         if self.stream is not None:
@@ -274,6 +280,7 @@ class MasterLink:
         self.replid = replid
         self.offset = offset
         self.read_offset = offset
+        self.db_index = 0  # a full sync's stream starts with a SELECT
         repl = self.repl
         repl.pending.clear()  # the old history's bytes are gone with its dataset
         repl.backlog = None
@@ -294,6 +301,8 @@ class MasterLink:
         c.flags = "M"
         c.authenticated = True
         c.update_guard()
+        if 0 <= self.db_index < len(srv.dbs):
+            c.select(self.db_index)  # a partial resync continues the stream in its db
         self.client = c
 
     async def _ack_loop(self) -> None:
@@ -323,7 +332,11 @@ class MasterLink:
                 if name == b"replconf" and len(argv) > 1 and argv[1].lower() == b"getack":
                     acks.append(_command("REPLCONF", "ACK", self.offset))
                 else:
-                    reply = srv.execute(c, argv)
+                    srv.in_master_stream = True
+                    try:
+                        reply = srv.execute(c, argv)
+                    finally:
+                        srv.in_master_stream = False
                     if reply.__class__ is ErrorReply:
                         srv.log.warning(
                             f"== CRITICAL == This replica is sending an error to its master: "

@@ -129,7 +129,8 @@ def base_chunks(server: Server):
     if server.config["aof-use-rdb-preamble"]:
         from .. import rdb
 
-        aux = [(k, b"1" if k == b"aof-base" else v) for k, v in rdb.default_aux(server)]
+        aux = [(k, b"1" if k == b"aof-base" else v)
+               for k, v in rdb.default_aux(server, with_repl=False)]
         delay = server.config.get("rdb-key-save-delay", 0)  # Redis's test knob, as for RDBs
         return rdb.iter_rdb(server, aux=aux, key_delay_us=delay)
     return [rewrite_commands(server)]
