@@ -30,6 +30,7 @@ from . import (  # noqa: F401, I001
     cluster,
     sentinel,
     scripting,
+    functions,
 )
 
-MODULES = ("connection", "server", "config_cmd", "introspection", "debug", "modules", "lolwut", "monitoring", "keys", "strings", "bitmaps", "lists", "hashes", "sets", "zsets", "geo", "streams", "sort", "hyperloglog", "transactions", "pubsub", "persistence", "aof", "replication", "cluster", "sentinel", "scripting")
+MODULES = ("connection", "server", "config_cmd", "introspection", "debug", "modules", "lolwut", "monitoring", "keys", "strings", "bitmaps", "lists", "hashes", "sets", "zsets", "geo", "streams", "sort", "hyperloglog", "transactions", "pubsub", "persistence", "aof", "replication", "cluster", "sentinel", "scripting", "functions")

@@ -1,0 +1,213 @@
+"""FUNCTION LOAD/DELETE/FLUSH/LIST/STATS/KILL/HELP, FCALL and FCALL_RO (Redis 7.0).
+
+Libraries live in ``server.scripting.functions`` (``trioredis.scripting.functions``); a call
+runs through the same engine as EVAL (``ScriptEngine.execute``), with the function's flags.
+"""
+
+from __future__ import annotations
+
+import time
+
+from .. import extensions
+from ..errors import CommandError
+from ..glob import glob_match
+from ..protocol.replies import OK, SetReply
+from ..scripting.engine import ScriptError
+from ..scripting.functions import Libraries
+from .registry import command, keys_after_numkeys
+from .scripting import _feed_monitors, split_keys
+from .server import help_reply
+
+
+def libraries_of(srv) -> Libraries:
+    eng = srv.scripting
+    if eng.functions is None:
+        eng.functions = Libraries(eng)
+    return eng.functions
+
+
+def _fcall(c, argv, ro: bool):
+    libs = libraries_of(c.server)
+    keys, args = split_keys(argv)
+    fn = libs.functions.get(argv[1].decode("utf-8", "surrogateescape"))
+    if fn is None:
+        raise CommandError("ERR Function not found")
+    _feed_monitors(c, argv)
+    return c.server.scripting.execute(c, libs.state, fn.callback, fn.name, keys, args, fn.flags,
+                                      ro, False)
+
+
+_FCALL_FLAGS = "noscript stale skip_monitor no_mandatory_keys"
+
+
+@command("fcall", -3, _FCALL_FLAGS, group="scripting", since="7.0.0",
+         getkeys=keys_after_numkeys(2), complexity="Depends on the function that is executed.")
+def fcall(c, argv):
+    """Invoke a function"""
+    return _fcall(c, argv, False)
+
+
+@command("fcall_ro", -3, "readonly " + _FCALL_FLAGS, group="scripting", since="7.0.0",
+         getkeys=keys_after_numkeys(2), complexity="Depends on the function that is executed.")
+def fcall_ro(c, argv):
+    """Invoke a read-only function"""
+    return _fcall(c, argv, True)
+
+
+@command("function|load", -3, "write denyoom noscript", group="scripting", since="7.0.0",
+         complexity="O(1) (considering compilation time is redundant)")
+def function_load(c, argv):
+    """Create a function with the given arguments (name, code, description)"""
+    replace = False
+    rest = argv[2:]
+    while len(rest) > 1:
+        if rest[0].upper() == b"REPLACE":
+            replace = True
+            rest = rest[1:]
+        else:
+            raise CommandError("ERR Unknown option given: " + rest[0].decode("utf-8", "replace"))
+    if len(rest) != 1:
+        raise CommandError("ERR Function code is missing")
+    try:
+        name = libraries_of(c.server).load(rest[0], replace)
+    except ScriptError as e:
+        raise CommandError(e.message)
+    c.server.dirty += 1
+    return name.encode()
+
+
+@command("function|delete", 3, "write noscript", group="scripting", since="7.0.0",
+         complexity="O(1)")
+def function_delete(c, argv):
+    """Delete a function by name"""
+    try:
+        libraries_of(c.server).delete(argv[2].decode("utf-8", "surrogateescape"))
+    except ScriptError as e:
+        raise CommandError(e.message)
+    c.server.dirty += 1
+    return OK
+
+
+@command("function|flush", -2, "write noscript", group="scripting", since="7.0.0",
+         complexity="O(N) where N is the number of functions deleted")
+def function_flush(c, argv):
+    """Deleting all functions"""
+    if len(argv) > 3 or (len(argv) == 3 and argv[2].upper() not in (b"SYNC", b"ASYNC")):
+        raise CommandError("ERR FUNCTION FLUSH only supports SYNC|ASYNC option")
+    libraries_of(c.server).flush()
+    c.server.dirty += 1
+    return OK
+
+
+@command("function|kill", 2, "noscript allow_busy", group="scripting", since="7.0.0",
+         complexity="O(1)")
+def function_kill(c, argv):
+    """Kill the function currently in execution."""
+    err = c.server.scripting.kill(False)
+    if err is not None:
+        raise CommandError(err)
+    return OK
+
+
+@command("function|list", -2, "noscript", group="scripting", since="7.0.0",
+         complexity="O(N) where N is the number of functions")
+def function_list(c, argv):
+    """List information about all the functions"""
+    pattern = None
+    with_code = False
+    i = 2
+    while i < len(argv):
+        opt = argv[i].upper()
+        if opt == b"WITHCODE" and not with_code:
+            with_code = True
+        elif opt == b"LIBRARYNAME" and pattern is None and i + 1 < len(argv):
+            pattern = argv[i + 1]
+            i += 1
+        elif opt == b"LIBRARYNAME":
+            raise CommandError("ERR library name argument was not given")
+        else:
+            raise CommandError("ERR Unknown argument " + argv[i].decode("utf-8", "replace"))
+        i += 1
+    out = []
+    for lib in libraries_of(c.server).libraries.values():
+        if pattern is not None and not glob_match(pattern, lib.name.encode()):
+            continue
+        entry = {
+            b"library_name": lib.name.encode(),
+            b"engine": b"LUA",
+            b"functions": [
+                {b"name": f.name.encode(), b"description": f.description,
+                 b"flags": SetReply(sorted(x.encode() for x in f.flags))}
+                for f in lib.functions.values()
+            ],
+        }
+        if with_code:
+            entry[b"library_code"] = lib.code
+        out.append(entry)
+    return out
+
+
+@command("function|stats", 2, "noscript allow_busy", group="scripting", since="7.0.0",
+         complexity="O(1)")
+def function_stats(c, argv):
+    """Return information about the function currently running (name, description, duration)"""
+    eng = c.server.scripting
+    libs = libraries_of(c.server)
+    run = eng.run
+    running = None
+    if run is not None and not run.is_eval:
+        running = {b"name": run.name.encode(), b"command": [],
+                   b"duration_ms": int((time.monotonic() - run.start) * 1000)}
+    return {
+        b"running_script": running,
+        b"engines": {b"LUA": {b"libraries_count": len(libs.libraries),
+                              b"functions_count": len(libs.functions)}},
+    }
+
+
+@command("function|help", 2, "loading stale", group="scripting", since="7.0.0",
+         complexity="O(1)")
+def function_help(c, argv):
+    """Show helpful text about the different subcommands"""
+    return help_reply("FUNCTION", [
+        "LOAD [REPLACE] <FUNCTION CODE>",
+        "    Create a new library with the given library name and code.",
+        "DELETE <LIBRARY NAME>",
+        "    Delete the given library.",
+        "LIST [LIBRARYNAME PATTERN] [WITHCODE]",
+        "    Return general information on all the libraries:",
+        "    * Library name",
+        "    * The engine used to run the Library",
+        "    * Library description",
+        "    * Functions list",
+        "    * Library code (if WITHCODE is given)",
+        "    It also possible to get only function that matches a pattern using LIBRARYNAME argument.",
+        "STATS",
+        "    Return information about the current function running:",
+        "    * Function name",
+        "    * Command used to run the function",
+        "    * Duration in MS that the function is running",
+        "    If no function is running, return nil",
+        "    In addition, returns a list of available engines.",
+        "KILL",
+        "    Kill the current running function.",
+        "FLUSH [ASYNC|SYNC]",
+        "    Delete all the libraries.",
+        "    When called without the optional mode argument, the behavior is determined by the",
+        "    lazyfree-lazy-user-flush configuration directive. Valid modes are:",
+        "    * ASYNC: Asynchronously flush the libraries.",
+        "    * SYNC: Synchronously flush the libraries.",
+        "DUMP",
+        "    Return a serialized payload representing the current libraries, can be restored using FUNCTION RESTORE command",
+        "RESTORE <PAYLOAD> [FLUSH|APPEND|REPLACE]",
+        "    Restore the libraries represented by the given payload, it is possible to give a restore policy to",
+        "    control how to handle existing libraries (default APPEND):",
+        "    * FLUSH: delete all existing libraries.",
+        "    * APPEND: appends the restored libraries to the existing libraries. On collision, abort.",
+        "    * REPLACE: appends the restored libraries to the existing libraries, On collision, replace the old",
+        "      libraries with the new libraries (notice that even on this option there is a chance of failure",
+        "      in case of functions name collision with another library).",
+    ])
+
+
+extensions.SERVER_INIT.append(lambda srv: libraries_of(srv))
