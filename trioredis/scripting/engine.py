@@ -203,13 +203,19 @@ class ScriptEngine:
                 ok, value = state.run(func)
             else:
                 ok, value = state.run(func, state.table(keys), state.table(args))
+            # Before any more Lua runs here: a killed run's line hook would fire again.
+            self.run = None
+            state.hook_off()
+            state.runs += 1
+            if state.runs % 50 == 0:  # as Redis: a GC step every 50 runs, not a full cycle
+                state.gc_step()
             if ok:
                 reply = self._reply(state, value, c.resp, sc.resp)
             else:
                 reply = self._error_reply(state, value, name)
         finally:
-            state.hook_off()
             self.run = None
+            state.hook_off()
             sc.in_multi = False
             srv.frozen_ms = saved_frozen
             if outer is None:

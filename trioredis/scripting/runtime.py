@@ -133,6 +133,9 @@ class LuaState:
         self.hook_off = i.hook_off
         self.error_info = i.error_info
         self.json_null = i.json_null
+        self.gc_step = lua.eval("function() collectgarbage('step', 50) end")
+        self.runs = 0
+        lua.eval("collectgarbage('collect')")
 
     def _api(self):
         host = self.host

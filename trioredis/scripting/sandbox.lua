@@ -220,6 +220,8 @@ local py_interrupt = py.interrupt
 local KILLED = "ERR Script killed by user with SCRIPT KILL..."
 local hook
 hook = function()
+    local where = getinfo(2, "S")
+    if where and where.source == "=sandbox" then return end  -- only ever stop the user's code
     local kill = py_interrupt()
     if kill then
         sethook(hook, "l")
