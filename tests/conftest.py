@@ -5,6 +5,8 @@ import redis
 
 from .helpers import RawClient, RealRedis, ThreadedServer, have_real_redis
 
+pytest_plugins = ["pytester"]  # tests/test_testing_plugin.py runs pytest in pytest
+
 ROOT = Path(__file__).resolve().parent.parent
 
 

@@ -1,11 +1,12 @@
 """trioredis: a Redis-compatible server on Trio."""
 
-# Import side effects, after the server: the command modules fill the command table, and the
-# gateway adds the ws-* parameters (it starts when ws-port is set).
-from . import commands, gateway  # noqa: E402,F401, I001
+# Import side effects: the command modules fill the command table, and the gateway adds the
+# ws-* parameters (it starts when ws-port is set). core does not import them itself.
+from . import commands, gateway  # noqa: F401
 from .config import Config
 from .core import Server
-from .server import serve  # noqa: E402
+from .embed import ServerThread, run_in_thread
+from .server import serve
 
 __version__ = "0.1.0"
-__all__ = ["Config", "Server", "serve", "__version__"]
+__all__ = ["Config", "Server", "ServerThread", "run_in_thread", "serve", "__version__"]
