@@ -1,8 +1,9 @@
 """DEBUG: one container command whose subcommands are dispatched by the ``_DEBUG`` table
 (name -> handler, min argc, max argc), not registered as ``debug|sub`` entries, as in Redis.
 
-A new subcommand is a ``_debug_<name>`` handler, an entry in ``_DEBUG`` and its lines in
-``DEBUG_HELP``. DEBUG RELOAD is answered by persistence through the "debug_reload" hook.
+A new subcommand is a ``_debug_<name>`` handler (here or in debug_more.py), an entry in ``_DEBUG``
+(or ``MORE``) and, if Redis has it, its help lines in ``_HELP_TEXT`` (shown only for what exists).
+DEBUG RELOAD is answered by persistence through the "debug_reload" hook.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from . import registry
 from .args import parse_int, to_float, to_int
 from .config_cmd import allowed
 from .connection import subcommand_syntax_error
+from .debug_more import MORE
 from .registry import command
 from .server import help_reply
 
@@ -26,38 +28,95 @@ DEBUG_DENIED = (
     "you can run it from a local connection, otherwise you need to set this option in the "
     "configuration file, and then restart the server."
 )
-DEBUG_HELP = [
-    "CHANGE-REPL-ID",
-    "    Change the replication IDs of the instance.",
-    "    Dangerous: should be used only for testing the replication subsystem.",
-    "DIGEST",
-    "    Output a hex signature representing the current DB content.",
-    "DIGEST-VALUE <key> [<key> ...]",
-    "    Output a hex signature of the values of all the specified keys.",
-    "ERROR <string>",
-    "    Return a Redis protocol error with <string> as message. Useful for clients",
-    "    unit tests to simulate Redis errors.",
-    "LOG <message>",
-    "    Write <message> to the server log.",
-    "OBJECT <key>",
-    "    Show low level info about `key` and associated value.",
-    "POPULATE <count> [<prefix>] [<size>]",
-    "    Create <count> string keys named key:<num>. If <prefix> is specified then",
-    "    it is used instead of the 'key' prefix. These are not propagated to",
-    "    replicas. Cluster slots are not respected so keys not belonging to the",
-    "    current node can be created in cluster mode.",
-    "PROTOCOL <type>",
-    "    Reply with a test value of the specified type. <type> can be: string,",
-    "    integer, double, bignum, null, array, set, map, attrib, push, verbatim,",
-    "    true, false.",
-    "RELOAD [option ...]",
-    "    Save the RDB on disk and reload it back to memory.",
-    "SET-ACTIVE-EXPIRE <0|1>",
-    "    Setting it to 0 disables expiring keys in background when they are not",
-    "    accessed (otherwise the Redis behavior). Setting it to 1 reenables back the",
-    "    default.",
-    "SLEEP <seconds>",
-    "    Stop the server for <seconds>. Decimals allowed.",
+# Redis 7.0.15's DEBUG HELP, line groups by subcommand in its order; DEBUG HELP shows the groups
+# of the subcommands this server has (see ``_DEBUG``), so it lists exactly what exists.
+_HELP_TEXT = [
+    ("aof-flush-sleep", ["AOF-FLUSH-SLEEP <microsec>",
+     "    Server will sleep before flushing the AOF, this is used for testing."]),
+    ("assert", ["ASSERT", "    Crash by assertion failed."]),
+    ("change-repl-id", ["CHANGE-REPL-ID", "    Change the replication IDs of the instance.",
+     "    Dangerous: should be used only for testing the replication subsystem."]),
+    ("config-rewrite-force-all", ["CONFIG-REWRITE-FORCE-ALL",
+     "    Like CONFIG REWRITE but writes all configuration options, including",
+     "    keywords not listed in original configuration file or default values."]),
+    ("crash-and-recover", ["CRASH-AND-RECOVER [<milliseconds>]",
+     "    Hard crash and restart after a <milliseconds> delay (default 0)."]),
+    ("digest", ["DIGEST", "    Output a hex signature representing the current DB content."]),
+    ("digest-value", ["DIGEST-VALUE <key> [<key> ...]",
+     "    Output a hex signature of the values of all the specified keys."]),
+    ("error", ["ERROR <string>",
+     "    Return a Redis protocol error with <string> as message. Useful for clients",
+     "    unit tests to simulate Redis errors."]),
+    ("leak", ["LEAK <string>", "    Create a memory leak of the input string."]),
+    ("log", ["LOG <message>", "    Write <message> to the server log."]),
+    ("htstats", ["HTSTATS <dbid>",
+     "    Return hash table statistics of the specified Redis database."]),
+    ("htstats-key", ["HTSTATS-KEY <key>",
+     "    Like HTSTATS but for the hash table stored at <key>'s value."]),
+    ("loadaof", ["LOADAOF", "    Flush the AOF buffers on disk and reload the AOF in memory."]),
+    ("replicate", ["REPLICATE <string>",
+     "    Replicates the provided string to replicas, allowing data divergence."]),
+    ("object", ["OBJECT <key>", "    Show low level info about `key` and associated value."]),
+    ("drop-cluster-packet-filter", ["DROP-CLUSTER-PACKET-FILTER <packet-type>",
+     "    Drop all packets that match the filtered type. Set to -1 allow all packets."]),
+    ("oom", ["OOM", "    Crash the server simulating an out-of-memory error."]),
+    ("panic", ["PANIC", "    Crash the server simulating a panic."]),
+    ("populate", ["POPULATE <count> [<prefix>] [<size>]",
+     "    Create <count> string keys named key:<num>. If <prefix> is specified then",
+     "    it is used instead of the 'key' prefix. These are not propagated to",
+     "    replicas. Cluster slots are not respected so keys not belonging to the",
+     "    current node can be created in cluster mode."]),
+    ("protocol", ["PROTOCOL <type>",
+     "    Reply with a test value of the specified type. <type> can be: string,",
+     "    integer, double, bignum, null, array, set, map, attrib, push, verbatim,",
+     "    true, false."]),
+    ("reload", ["RELOAD [option ...]",
+     "    Save the RDB on disk and reload it back to memory. Valid <option> values:",
+     "    * MERGE: conflicting keys will be loaded from RDB.",
+     "    * NOFLUSH: the existing database will not be removed before load, but",
+     "      conflicting keys will generate an exception and kill the server.",
+     "    * NOSAVE: the database will be loaded from an existing RDB file.",
+     "    Examples:",
+     "    * DEBUG RELOAD: verify that the server is able to persist, flush and reload",
+     "      the database.",
+     "    * DEBUG RELOAD NOSAVE: replace the current database with the contents of an",
+     "      existing RDB file.",
+     "    * DEBUG RELOAD NOSAVE NOFLUSH MERGE: add the contents of an existing RDB",
+     "      file to the database."]),
+    ("restart", ["RESTART [<milliseconds>]",
+     "    Graceful restart: save config, db, restart after a <milliseconds> delay (default 0)."]),
+    ("sdslen", ["SDSLEN <key>",
+     "    Show low level SDS string info representing `key` and value."]),
+    ("segfault", ["SEGFAULT", "    Crash the server with sigsegv."]),
+    ("set-active-expire", ["SET-ACTIVE-EXPIRE <0|1>",
+     "    Setting it to 0 disables expiring keys in background when they are not",
+     "    accessed (otherwise the Redis behavior). Setting it to 1 reenables back the",
+     "    default."]),
+    ("quicklist-packed-threshold", ["QUICKLIST-PACKED-THRESHOLD <size>",
+     "    Sets the threshold for elements to be inserted as plain vs packed nodes",
+     "    Default value is 1GB, allows values up to 4GB. Setting to 0 restores to default."]),
+    ("set-skip-checksum-validation", ["SET-SKIP-CHECKSUM-VALIDATION <0|1>",
+     "    Enables or disables checksum checks for RDB files and RESTORE's payload."]),
+    ("sleep", ["SLEEP <seconds>", "    Stop the server for <seconds>. Decimals allowed."]),
+    ("stringmatch-test", ["STRINGMATCH-TEST",
+     "    Run a fuzz tester against the stringmatchlen() function."]),
+    ("structsize", ["STRUCTSIZE", "    Return the size of different Redis core C structures."]),
+    ("listpack", ["LISTPACK <key>",
+     "    Show low level info about the listpack encoding of <key>."]),
+    ("quicklist", ["QUICKLIST <key> [<0|1>]",
+     "    Show low level info about the quicklist encoding of <key>.",
+     "    The optional argument (0 by default) sets the level of detail"]),
+    ("client-eviction", ["CLIENT-EVICTION",
+     "    Show low level client eviction pools info (maxmemory-clients)."]),
+    ("pause-cron", ["PAUSE-CRON <0|1>", "    Stop periodic cron job processing."]),
+    ("replybuffer", ["REPLYBUFFER PEAK-RESET-TIME <NEVER||RESET|time>",
+     "    Sets the time (in milliseconds) to wait between client reply buffer peak resets.",
+     "    In case NEVER is provided the last observed peak will never be reset",
+     "    In case RESET is provided the peak reset time will be restored to the default value",
+     "REPLYBUFFER RESIZING <0|1>",
+     "    Enable or disable the reply buffer resize cron job"]),
+    ("clusterlink", ["CLUSTERLINK KILL <to|from|all> <node-id>",
+     "    Kills the link based on the direction to/from (both) with the provided node."]),
 ]
 PROTOCOL_TYPES = ("string|integer|double|bignum|null|array|set|map|attrib|push|verbatim|true|"
                   "false")
@@ -79,7 +138,11 @@ def debug(c, argv):
 
 
 def _debug_help(c, argv):
-    return help_reply("DEBUG", DEBUG_HELP)
+    lines = []
+    for name, text in _HELP_TEXT:
+        if name.encode() in _DEBUG:
+            lines.extend(text)
+    return help_reply("DEBUG", lines)
 
 
 def _debug_digest(c, argv):
@@ -95,9 +158,14 @@ def _debug_digest_value(c, argv):
 
 
 def _debug_sleep(c, argv):
+    """Stop the whole server for the given seconds (strtod: junk reads as 0).
+
+    A blocking ``time.sleep`` on purpose: handlers run on the one Trio loop, so this freezes
+    every client, the cron and replication, exactly as Redis's nanosleep in debugCommand does;
+    the suite relies on that (slow log entries, latency events, timeouts seen by replicas)."""
     secs = to_float(argv[2]) or 0.0
     if secs > 0:
-        time.sleep(secs)  # stops the whole server, as in Redis
+        time.sleep(secs)
     return OK
 
 
@@ -131,11 +199,13 @@ def _debug_log(c, argv):
 
 
 def _debug_error(c, argv):
-    return c.server.error_reply(argv[2].decode("utf-8", "replace"))
+    text = argv[2].decode("utf-8", "replace").replace("\r", " ").replace("\n", " ")
+    return c.server.error_reply(text)  # no newlines in errors, as Redis maps them
 
 
 def _debug_change_repl_id(c, argv):
     srv = c.server
+    srv.log.notice("Changing replication IDs after receiving DEBUG change-repl-id")
     srv.replid = os.urandom(20).hex()
     srv.replid2 = "0" * 40
     srv.second_repl_offset = -1
@@ -275,4 +345,5 @@ _DEBUG = {  # name -> (handler, min argc, max argc)
     b"populate": (_debug_populate, 3, 5),
     b"protocol": (_debug_protocol, 3, 3),
     b"reload": (_debug_reload, 2, 1 << 30),
+    **MORE,
 }
