@@ -25,6 +25,7 @@ from . import (  # noqa: F401, I001
     transactions,
     pubsub,
     persistence,
+    migrate,
     aof,
     replication,
     cluster,
@@ -33,4 +34,4 @@ from . import (  # noqa: F401, I001
     functions,
 )
 
-MODULES = ("connection", "server", "config_cmd", "introspection", "debug", "modules", "lolwut", "monitoring", "keys", "strings", "bitmaps", "lists", "hashes", "sets", "zsets", "geo", "streams", "sort", "hyperloglog", "transactions", "pubsub", "persistence", "aof", "replication", "cluster", "sentinel", "scripting", "functions")
+MODULES = ("connection", "server", "config_cmd", "introspection", "debug", "modules", "lolwut", "monitoring", "keys", "strings", "bitmaps", "lists", "hashes", "sets", "zsets", "geo", "streams", "sort", "hyperloglog", "transactions", "pubsub", "persistence", "migrate", "aof", "replication", "cluster", "sentinel", "scripting", "functions")
