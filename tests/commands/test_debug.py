@@ -59,6 +59,10 @@ def test_small_subcommands():
 
 
 DETERMINISTIC = [
+    ("DEBUG", "HTSTATS", "0"), ("DEBUG", "HTSTATS", "99"), ("DEBUG", "HTSTATS", "x"),
+    ("DEBUG", "HTSTATS", "0", "full"), ("DEBUG", "HTSTATS-KEY", "nokey"),
+    ("DEBUG", "SET-SKIP-CHECKSUM-VALIDATION", "0"), ("DEBUG", "AOF-FLUSH-SLEEP", "0"),
+    ("DEBUG", "AOF-FLUSH-SLEEP", "1", "2"),
     ("DEBUG", "QUICKLIST-PACKED-THRESHOLD", "x"), ("DEBUG", "QUICKLIST-PACKED-THRESHOLD", "5gb"),
     ("DEBUG", "QUICKLIST-PACKED-THRESHOLD", "1b"), ("DEBUG", "QUICKLIST-PACKED-THRESHOLD", "0"),
     ("DEBUG", "REPLYBUFFER", "foo", "1"), ("DEBUG", "REPLYBUFFER", "PEAK-RESET-TIME", "x"),
@@ -69,6 +73,7 @@ DETERMINISTIC = [
     ("SET", "n", "1"), ("DEBUG", "SDSLEN", "n"), ("DEBUG", "SDSLEN", "nokey"),
     ("RPUSH", "l", "a"), ("DEBUG", "LISTPACK", "l"), ("DEBUG", "LISTPACK", "nokey"),
     ("DEBUG", "QUICKLIST", "l"), ("DEBUG", "QUICKLIST", "n"), ("DEBUG", "OBJECT", "nokey"),
+    ("DEBUG", "HTSTATS-KEY", "n"), ("DEBUG", "HTSTATS-KEY", "l"),
     ("DEBUG", "ERROR", "MYERR x\ny"), ("DEBUG", "PROTOCOL", "nosuch"),
     ("DEBUG", "PROTOCOL", "bignum"),
     ("DEBUG", "PROTOCOL", "verbatim"),

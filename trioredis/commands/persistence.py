@@ -113,7 +113,8 @@ def restore(c, argv):
         raise CommandError("ERR Invalid TTL value, must be >= 0")
     srv = c.server
     try:
-        value = rdb.load_payload(argv[3], rdb.Limits(srv.config), srv.now_ms())
+        value = rdb.load_payload(argv[3], rdb.Limits(srv.config), srv.now_ms(),
+                                 verify_checksum=not srv.skip_checksum_validation)
     except rdb.PayloadError:
         raise CommandError("ERR DUMP payload version or checksum are wrong")
     except (ValueError, TypeError, IndexError, OverflowError):

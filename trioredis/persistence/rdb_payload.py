@@ -24,16 +24,18 @@ class PayloadError(ValueError):
     """A DUMP payload whose version or checksum is wrong."""
 
 
-def load_payload(payload, limits: Limits, now_ms: int = 0):
+def load_payload(payload, limits: Limits, now_ms: int = 0, verify_checksum: bool = True):
     """RESTORE: the value of a DUMP payload. PayloadError for a bad version or checksum,
-    RDBError for a bad body (including an empty collection)."""
+    RDBError for a bad body (including an empty collection). ``verify_checksum=False`` is
+    DEBUG SET-SKIP-CHECKSUM-VALIDATION 1: the CRC64 is not compared."""
     n = len(payload)
     if n < 10:
         raise PayloadError("payload too short")
     version = _u16le.unpack_from(payload, n - 10)[0]
     if version > MAX_VERSION:
         raise PayloadError("payload version too new")
-    if crc64(0, memoryview(payload)[: n - 8]) != _u64le.unpack_from(payload, n - 8)[0]:
+    if verify_checksum and crc64(0, memoryview(payload)[: n - 8]) != _u64le.unpack_from(
+            payload, n - 8)[0]:
         raise PayloadError("payload checksum mismatch")
     r = Reader(payload, 0, n - 10)
     rtype = r.u8()

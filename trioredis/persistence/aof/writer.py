@@ -25,6 +25,7 @@ class AofWriter:
     """``AOF``'s live-log methods: feed, flush before replies, fsync (always/everysec/no),
     switch files, close."""
 
+    flush_sleep_us = 0  # DEBUG AOF-FLUSH-SLEEP: sleep before each write (tests only)
 
     # -- feeding and flushing ------------------------------------------------------------------
 
@@ -67,6 +68,8 @@ class AofWriter:
         buf.clear()
         if self.fd == -1:
             return
+        if self.flush_sleep_us:
+            time.sleep(self.flush_sleep_us / 1e6)  # blocks the loop, as Redis's usleep does
         try:
             n = _write_all(self.fd, data)
         except OSError as e:
