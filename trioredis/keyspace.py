@@ -53,6 +53,7 @@ class Database:
         "scan_log",
         "scan_epoch",
         "avg_ttl",
+        "replica_expires",
     )
 
     def __init__(self, server: Server, dbid: int):
@@ -66,6 +67,8 @@ class Database:
         self.scan_log: list | None = None  # insertion-ordered keys, made by the first SCAN
         self.scan_epoch = 0
         self.avg_ttl = 0
+        # Keys a writable replica's own clients gave a TTL: the replica expires these itself.
+        self.replica_expires: set[bytes] = set()
 
     # -- reading -------------------------------------------------------------------------
 
@@ -158,6 +161,9 @@ class Database:
 
     def set_expire(self, key: bytes, when_ms: int) -> None:
         self.expires[key] = when_ms
+        srv = self.server
+        if srv.role == "slave" and not srv.in_master_stream and not srv.loading:
+            self.replica_expires.add(key)  # rememberSlaveKeyWithExpire
         heapq.heappush(self.expire_heap, (when_ms, key))
         if len(self.expire_heap) > 2 * len(self.expires) + 1024:
             self.expire_heap = [(w, k) for k, w in self.expires.items()]
@@ -237,6 +243,7 @@ class Database:
         self.expire_heap = []
         self.scan_log = None
         self.scan_epoch += 1
+        self.replica_expires = set()
         return n
 
     # -- active expiry -------------------------------------------------------------------
@@ -249,6 +256,22 @@ class Database:
         while heap and heap[0][0] <= now_ms and done < limit:
             when, key = heapq.heappop(heap)
             if expires.get(key) == when:
+                self.delete_expired(key)
+                done += 1
+        return done
+
+    def expire_replica_keys(self, now_ms: int) -> int:
+        """Redis's expireSlaveKeys: a replica deletes only the keys that its own clients (a
+        writable replica) gave a TTL; the master's keys wait for the master's DEL. Returns how
+        many were deleted."""
+        tracked = self.replica_expires
+        done = 0
+        for key in list(tracked):
+            when = self.expires.get(key)
+            if when is None:  # deleted, or not volatile any more
+                tracked.discard(key)
+            elif when < now_ms:
+                tracked.discard(key)
                 self.delete_expired(key)
                 done += 1
         return done

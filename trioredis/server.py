@@ -126,6 +126,9 @@ class ServerRunner:
         """Reclaim expired keys within a CPU budget (25% of a cron tick, as Redis's effort 1)."""
         srv = self.server
         if srv.role == "slave":
+            for db in srv.dbs:  # only keys a writable replica's clients gave a TTL
+                if db.replica_expires:
+                    db.expire_replica_keys(srv.now_ms())
             return
         budget = 0.25 / srv.config["hz"]
         start = time.perf_counter()

@@ -692,7 +692,8 @@ def swapdb(c, argv):
         a, b = dbs[i1], dbs[i2]
         a.touch_all_watched(b)
         b.touch_all_watched(a)
-        for attr in ("data", "expires", "expire_heap", "scan_log", "scan_epoch", "avg_ttl"):
+        for attr in ("data", "expires", "expire_heap", "scan_log", "scan_epoch", "avg_ttl",
+                     "replica_expires"):
             va, vb = getattr(a, attr), getattr(b, attr)
             setattr(a, attr, vb)
             setattr(b, attr, va)
