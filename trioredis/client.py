@@ -65,6 +65,7 @@ class Client:
         "no_evict",
         "no_touch",
         "tracking",
+        "tracking_state",
     )
 
     def __init__(self, server: Server, addr: str = "", laddr: str = "", fd: int = -1):
@@ -104,11 +105,13 @@ class Client:
         self.is_replica = False
         self.close_after_reply = False
         self.killed = False
-        self.conn = None  # the transport: has .push(data) and .kill()
+        # The transport: .push(data), .kill(), and .buffer_stats(now_ms) for CLIENT LIST.
+        self.conn = None
         self.woff = 0  # replication offset of this client's last write (for WAIT)
         self.no_evict = False
         self.no_touch = False  # CLIENT NO-TOUCH: reads do not update LRU/LFU
-        self.tracking = False
+        self.tracking = False  # CLIENT TRACKING on (the options: tracking_state)
+        self.tracking_state = None  # tracking.TrackingState, from the first CLIENT TRACKING ON
         self.guard = False
         self.update_guard()
 
@@ -170,3 +173,73 @@ class Client:
         self.multi_error = False
         self.unwatch_all()
         self.update_guard()
+
+
+def _malloc_size(n: int) -> int:
+    """jemalloc's size class for an allocation of ``n`` bytes (four classes per doubling)."""
+    if n <= 16:
+        return 16
+    if n <= 128:
+        return (n + 15) // 16 * 16
+    step = 1 << ((n - 1).bit_length() - 3)
+    return (n + step - 1) // step * step
+
+
+class QueryBuffer:
+    """Redis 7.0's accounting of a client's query buffer, for CLIENT LIST ``qbuf``/``qbuf-free``.
+
+    The connection reports each read and what the parser keeps afterwards; this keeps the size
+    Redis's buffer would have (room for a 16 KB read, or for the whole of a big argument), its
+    peak, and applies clientsCronResizeQueryBuffer about once a second when looked at: an idle
+    client (over 2 s) gives all free space back, a buffer over 32 KB shrinks to its recent peak.
+    """
+
+    IOBUF = 16 * 1024  # PROTO_IOBUF_LEN: room made for each read
+    BIG_ARG = 32 * 1024  # PROTO_MBULK_BIG_ARG: arguments this long get a buffer of their own
+    RESIZE_THRESHOLD = 32 * 1024
+    SDS_OVERHEAD = 6  # an sds header and its terminator
+
+    __slots__ = ("alloc", "used", "peak", "bulk", "checked_ms")
+
+    def __init__(self):
+        self.alloc = 0
+        self.used = 0  # bytes in the buffer (during a batch, the whole read)
+        self.peak = 0
+        self.bulk = -1  # the length of a bulk being read, -1 if none
+        self.checked_ms = 0
+
+    def _grow(self, need: int) -> None:
+        if self.alloc < need:
+            self.alloc = _malloc_size(need + self.SDS_OVERHEAD) - self.SDS_OVERHEAD
+
+    def read(self, held: int, n: int) -> None:
+        """``n`` bytes were read while the parser held ``held`` of an incomplete request."""
+        readlen = self.IOBUF
+        if self.bulk >= self.BIG_ARG and self.bulk + 2 - held > 0:
+            readlen = self.bulk + 2 - held
+        self._grow(held + max(readlen, n))
+        self.peak = max(self.peak, held + readlen)
+        self.used = held + n
+
+    def processed(self, held: int, bulk: int) -> None:
+        """The batch is done; the parser keeps ``held`` bytes, inside a bulk of ``bulk``."""
+        self.used = held
+        self.bulk = bulk
+        if bulk >= self.BIG_ARG:
+            self._grow(bulk + 2)
+
+    def stats(self, now_ms: int, idle_s: int) -> tuple[int, int]:
+        """(qbuf, qbuf-free), after the once-a-second resize if it is due."""
+        if now_ms - self.checked_ms >= 1000:
+            self.checked_ms = now_ms
+            self.resize(idle_s)
+        return self.used, self.alloc - self.used
+
+    def resize(self, idle_s: int) -> None:
+        """clientsCronResizeQueryBuffer."""
+        if self.alloc - self.used > 4096:
+            if idle_s > 2:
+                self.alloc = self.used
+            elif self.alloc > self.RESIZE_THRESHOLD and self.alloc // 2 > self.peak:
+                self.alloc = max(self.used, self.peak, self.bulk)
+        self.peak = max(self.used, self.bulk)

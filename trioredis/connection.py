@@ -17,6 +17,7 @@ import trio
 from trio.lowlevel import checkpoint, wait_readable, wait_writable
 
 from .blocking import Block
+from .client import QueryBuffer
 from .protocol.encoder import error_line
 from .protocol.parser import RequestParser
 
@@ -25,6 +26,7 @@ if TYPE_CHECKING:
     from .core import Server
 
 READ_SIZE = 64 * 1024
+REPLY_CHUNK = 16 * 1024  # PROTO_REPLY_CHUNK_BYTES: Redis's reply buffer and list-block size
 # Flush mid-batch once this much output is waiting (large replies to a long pipeline).
 FLUSH_AT = 1024 * 1024
 
@@ -70,6 +72,8 @@ class Connection:
         self.scope: trio.CancelScope | None = None
         self.soft_since = 0.0
         self.closed = False
+        self.qbuf = QueryBuffer()  # Redis's query-buffer accounting, for CLIENT LIST
+        self.argv: list | None = None  # the request being run (CLIENT LIST argv-mem)
         client.conn = self
 
     # -- output from elsewhere (pub/sub, served blocking commands) -------------------------
@@ -180,6 +184,19 @@ class Connection:
                 view = view[sent:]
             self.soft_since = 0.0
 
+    def buffer_stats(self, now_ms: int) -> tuple:
+        """CLIENT LIST's (qbuf, qbuf-free, argv-mem, argc, obl, oll, omem, rbs, rbp): replies
+        not sent yet count as Redis's 16 KB reply buffer first, then 16 KB list blocks."""
+        c = self.client
+        qbuf, qfree = self.qbuf.stats(now_ms, (now_ms - c.last_ms) // 1000)
+        argv = self.argv
+        argv_mem = sum(map(len, argv)) if argv else 0
+        pending = sum(map(len, self.outq))
+        obl = min(pending, REPLY_CHUNK)
+        rest = pending - obl
+        return (qbuf, qfree, argv_mem, len(argv) if argv else 0, obl, -(-rest // REPLY_CHUNK),
+                rest, REPLY_CHUNK, REPLY_CHUNK)
+
     def kill(self) -> None:
         """Close this connection as soon as possible (CLIENT KILL, buffer limits)."""
         self.client.killed = True
@@ -224,6 +241,7 @@ class Connection:
         execute = srv.execute
         outq = self.outq
         parser = RequestParser(srv.config["proto-max-bulk-len"], c.authenticated)
+        qbuf = self.qbuf
         while True:
             try:
                 data = recv(READ_SIZE)
@@ -238,11 +256,17 @@ class Connection:
             c.last_ms = srv.cached_ms  # CLIENT LIST idle= (the cron's clock: no call per read)
             if parser.authenticated is not c.authenticated:
                 parser.set_authenticated(c.authenticated)
+            qbuf.read(parser.held()[0], len(data))
             reqs = parser.feed(data)
             self.busy = True
             try:
                 for argv in reqs:
+                    self.argv = argv
+                    if srv.tracking is not None and srv.tracking.clients:
+                        srv.tracking.limit()  # tracking-table-max-keys, before each command
+                    srv.current_client = c
                     reply = execute(c, argv)
+                    srv.current_client = None
                     while reply.__class__ is Block:  # a held (paused) command may block again
                         reply = await self._wait_blocked(reply, argv)
                         if reply is None and c.killed:
@@ -253,10 +277,17 @@ class Connection:
                         c.reply_mode = "on"
                     elif c.reply_mode == "skip_next":  # CLIENT REPLY SKIP: skip the next one
                         c.reply_mode = "skip"
+                    self.argv = None
+                    if c.tracking_state is not None:  # invalidations held for after the reply
+                        srv.tracking.after_command(c)
                     if c.close_after_reply or c.killed:
                         break
                     if len(outq) & 63 == 0 and sum(map(len, outq)) > FLUSH_AT:  # every 64th: O(1) amortized
                         await self._flush()
+                qbuf.processed(*parser.held())
+                tracking = srv.tracking
+                if tracking is not None and tracking.broadcast_due:
+                    tracking.broadcast()  # BCAST invalidations before this batch's replies
                 if parser.error is not None and not c.close_after_reply:
                     outq.append(error_line(parser.error))
                     c.close_after_reply = True

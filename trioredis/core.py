@@ -92,6 +92,8 @@ class Server:
         # A script past busy-reply-threshold: fn(client, cmd, argv) -> -BUSY text or None.
         self.busy_script: Callable | None = None
         self.monitors: list = []  # MONITOR clients, fed through the "monitor" hooks by call()
+        self.current_client: Client | None = None  # whose command runs (set by the connection)
+        self.tracking = None  # tracking.Tracking, made by the first CLIENT TRACKING ON
         # statistics
         self.stat_numcommands = 0
         self.stat_numconnections = 0
@@ -199,6 +201,8 @@ class Server:
             reply = cmd.proc(c, argv)
         except Exception as e:
             reply = self._failed(cmd, argv, e)
+        if cmd.readonly and self.tracking is not None:  # CLIENT TRACKING: keys now cached
+            self.tracking.after_read(c, cmd, argv)
         if self.monitors or (self.dirty != dirty and self.propagate_targets):
             self._after_call(c, cmd, argv, dirty)
         c.propagate_as = None
@@ -316,6 +320,8 @@ class Server:
             reply = cmd.proc(c, argv)
         except Exception as e:
             reply = self._failed(cmd, argv, e)
+        if cmd.readonly and self.tracking is not None:
+            self.tracking.after_read(c, cmd, argv)
         if self.monitors or (self.dirty != dirty and self.propagate_targets):
             self._after_call(c, cmd, argv, dirty)
         c.propagate_as = None
@@ -435,6 +441,7 @@ class Server:
         saved_db = c.db
         c.db = blk.db
         c.retrying = True
+        current, self.current_client = self.current_client, c  # its writes are its own
         try:
             reply = self.call(c, blk.cmd, blk.argv)
             # One call per command, counted when it first ran and blocked (Redis counts it once,
@@ -444,6 +451,7 @@ class Server:
         finally:
             c.retrying = False
             c.db = saved_db
+            self.current_client = current
 
     def finish_block(self, blk: Block, reply) -> None:
         blk.done = True

@@ -302,6 +302,7 @@ def _persistence(s) -> list[str]:
 
 def _stats(s) -> list[str]:
     ops, kin, kout = state_of(s).instantaneous()
+    tracked = s.tracking.info() if s.tracking is not None else (0, 0, 0)
     channels, patterns, shard = set(), set(), set()
     for c in s.clients.values():
         if c.channels:
@@ -349,9 +350,9 @@ def _stats(s) -> list[str]:
         "active_defrag_key_misses:0",
         "total_active_defrag_time:0",
         "current_active_defrag_time:0",
-        "tracking_total_keys:0",
-        "tracking_total_items:0",
-        "tracking_total_prefixes:0",
+        f"tracking_total_keys:{tracked[0]}",
+        f"tracking_total_items:{tracked[1]}",
+        f"tracking_total_prefixes:{tracked[2]}",
         f"unexpected_error_replies:{s.stat_unexpected_error_replies}",
         f"total_error_replies:{s.stat_total_error_replies}",
         "dump_payload_sanitizations:0",

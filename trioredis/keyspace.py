@@ -182,6 +182,8 @@ class Database:
                 self.touch_watched(key, clients)
         if self.blocking and key in self.blocking:
             srv.ready_keys.append((self, key))
+        if srv.tracking is not None:  # client-side caching: invalidate who read it
+            srv.tracking.key_modified(key, event)
         if kind & srv.notify_flags:
             srv.notify(kind, event, key, self.id)
 

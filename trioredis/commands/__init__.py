@@ -4,6 +4,7 @@
 # every edge of the import graph. Order is registration order.
 from . import (  # noqa: F401, I001
     connection,
+    client_cmd,
     server,
     config_cmd,
     introspection,
@@ -34,4 +35,4 @@ from . import (  # noqa: F401, I001
     functions,
 )
 
-MODULES = ("connection", "server", "config_cmd", "introspection", "debug", "modules", "lolwut", "monitoring", "keys", "strings", "bitmaps", "lists", "hashes", "sets", "zsets", "geo", "streams", "sort", "hyperloglog", "transactions", "pubsub", "persistence", "migrate", "aof", "replication", "cluster", "sentinel", "scripting", "functions")
+MODULES = ("connection", "client_cmd", "server", "config_cmd", "introspection", "debug", "modules", "lolwut", "monitoring", "keys", "strings", "bitmaps", "lists", "hashes", "sets", "zsets", "geo", "streams", "sort", "hyperloglog", "transactions", "pubsub", "persistence", "migrate", "aof", "replication", "cluster", "sentinel", "scripting", "functions")

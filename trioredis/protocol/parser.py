@@ -222,6 +222,11 @@ class RequestParser:
     def set_authenticated(self, value: bool) -> None:
         self.authenticated = value
 
+    def held(self) -> tuple[int, int]:
+        """(bytes kept for an incomplete request, length of the bulk being read or -1): the
+        query buffer CLIENT LIST reports."""
+        return len(self._q) + self._have, self._bl
+
     def feed(self, data: bytes) -> list:
         """Parse ``data`` (any split of the stream); returns the requests it completed."""
         if self._mb or self._q:
