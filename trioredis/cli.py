@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import errno
 import gc
+import os
 import signal
 import sys
 from functools import partial
@@ -19,9 +20,10 @@ import typer
 from .config import PARAMS, Config, canonical
 from .core import Server
 from .errors import ConfigError, StartupError
+from .info import VERSION
 from .log import Logger
 from .scheduling import serve_in_wakeup_order
-from .server import serve
+from .server import serve, supervised_mode
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="A Redis-compatible server on Trio.")
 
@@ -105,7 +107,7 @@ def server(
     except (ConfigError, OSError) as e:
         typer.echo(f"*** FATAL CONFIG FILE ERROR (trioredis) ***\n{e}", err=True)
         raise typer.Exit(1)
-    raise typer.Exit(run(cfg))
+    raise typer.Exit(run(cfg, bare=not (config or config_file or options)))
 
 
 @app.command("check-rdb")
@@ -142,40 +144,102 @@ def check_aof(
     raise typer.Exit(code)
 
 
-def run(cfg: Config) -> int:
-    """Run until SIGINT/SIGTERM or SHUTDOWN; returns the process exit code."""
-    log = Logger(cfg["loglevel"], cfg["logfile"])
+def make_logger(cfg: Config) -> Logger:
+    ident = cfg["syslog-ident"] if cfg["syslog-enabled"] else None
+    return Logger(cfg["loglevel"], cfg["logfile"], ident, cfg["syslog-facility"])
+
+
+def run(cfg: Config, bare: bool = False) -> int:
+    """Run until SIGINT/SIGTERM or SHUTDOWN; returns the process exit code.
+
+    Start-up follows Redis's main(): the version lines, the configuration, daemonizing
+    (``daemonize yes``: fork, the parent exits, the child goes on detached), the pid file.
+    ``bare``: no arguments at all (Redis then warns that it runs on its defaults).
+    """
+    log = make_logger(cfg)
+    log.role = "C"  # Redis marks the lines before the server exists with C
+    log.warning("oO0OoO0OoO0Oo trioredis is starting oO0OoO0OoO0Oo")
+    log.warning(f"trioredis version={VERSION}, bits={64 if sys.maxsize > 2**32 else 32}, "
+                f"commit=00000000, modified=0, pid={os.getpid()}, just started")
+    if bare:
+        log.warning("Warning: no config file specified, using the default config. In order to "
+                    "specify a config file use trioredis server /path/to/redis.conf")
+    else:
+        log.warning("Configuration loaded")
+    if cfg["daemonize"] and supervised_mode(cfg) == "no":
+        daemonize()
+        if not cfg["pidfile"]:
+            cfg.set_value("pidfile", DEFAULT_PIDFILE)
+    log.role = "M"
     try:
         srv = Server(cfg)
     except ConfigError as e:
         log.warning(f"Fatal config error: {e}")
         return 1
-    log.notice("oO0OoO0OoO0Oo trioredis is starting oO0OoO0OoO0Oo")
+    pidfile = cfg["pidfile"]
+    if pidfile:
+        write_pidfile(pidfile, log)
     # Start-up objects never die: keep them out of the cyclic GC's work, and collect less often.
     gc.collect()
     gc.freeze()
     gc.set_threshold(50_000, 50, 100)
     serve_in_wakeup_order()  # clients ready together are served in arrival order, as Redis
     try:
+        return _run_trio(srv, log)
+    finally:
+        if pidfile:
+            log.notice("Removing the pid file.")
+            try:
+                os.unlink(pidfile)
+            except OSError:
+                pass
+
+
+def _run_trio(srv: Server, log: Logger) -> int:
+    cfg = srv.config
+    try:
         try:
             return trio.run(partial(_main, srv, log))
         except BaseExceptionGroup as group:
             raise _single(group) from None
     except OSError as e:
-        if e.errno == errno.EADDRINUSE:
-            log.warning(
-                f"Warning: Could not create server TCP listening socket "
-                f"{' '.join(cfg['bind'])}:{cfg['port']}: bind: Address already in use"
-            )
-            log.warning(f"Failed listening on port {cfg['port']} (tcp), aborting.")
-        elif srv.runner is not None and srv.runner.started:
+        if srv.runner is not None and srv.runner.started:
             log.warning(f"Fatal error while serving: {e!r}")
+        elif e.errno in (errno.EADDRINUSE, errno.EADDRNOTAVAIL, errno.EACCES):
+            log.warning(f"Failed listening on port {cfg['port']} (tcp), aborting.")
         else:
             log.warning(f"Failed to start: {e}")
         return 1
     except StartupError as e:
         log.warning(str(e))
         return 1
+
+
+DEFAULT_PIDFILE = "/var/run/redis.pid"  # Redis's CONFIG_DEFAULT_PID_FILE, for daemonize yes
+
+
+def daemonize() -> None:
+    """Redis's daemonize(): fork, the parent exits at once; the child leaves the terminal's
+    session and points its standard streams at /dev/null (a log file keeps the logs)."""
+    sys.stdout.flush()
+    sys.stderr.flush()
+    if os.fork():
+        os._exit(0)
+    os.setsid()
+    fd = os.open(os.devnull, os.O_RDWR)
+    for target in (0, 1, 2):
+        os.dup2(fd, target)
+    if fd > 2:
+        os.close(fd)
+
+
+def write_pidfile(path: str, log: Logger) -> None:
+    """The pid file; failing to write it is logged and not fatal, as in Redis."""
+    try:
+        with open(path, "w") as f:
+            f.write(f"{os.getpid()}\n")
+    except OSError as e:
+        log.warning(f"Failed to write PID file: {e.strerror}")
 
 
 def _single(group: BaseExceptionGroup) -> BaseException:
@@ -186,27 +250,47 @@ def _single(group: BaseExceptionGroup) -> BaseException:
 
 
 async def _main(srv: Server, log: Logger) -> int:
-    async with trio.open_nursery() as nursery:
-        code = 0
+    # The signal handlers are in place before the port is bound: a SIGTERM sent as soon as
+    # the port answers is a shutdown, not the default action (death by signal).
+    with trio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
+        async with trio.open_nursery() as nursery:
+            code = 0
 
-        async def run_server():
-            nonlocal code
-            code = await serve(server=srv, log=log)
-            nursery.cancel_scope.cancel()
+            async def run_server():
+                nonlocal code
+                code = await serve(server=srv, log=log)
+                nursery.cancel_scope.cancel()
 
-        async def watch_signals():
-            with trio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
+            async def watch_signals():
                 async for signum in signals:
-                    name = "SIGINT" if signum == signal.SIGINT else "SIGTERM"
-                    log.warning(f"Received {name} scheduling shutdown...")
-                    srv.run_hooks("shutdown", None)
-                    if srv.shutdown_requested is not None:
-                        srv.shutdown_requested()
-                    return
+                    if signal_shutdown(srv, log, signum):
+                        return
 
-        nursery.start_soon(run_server)
-        nursery.start_soon(watch_signals)
+            nursery.start_soon(watch_signals)
+            nursery.start_soon(run_server)
     return code
+
+
+def signal_shutdown(srv: Server, log: Logger, signum: int) -> bool:
+    """SIGINT/SIGTERM as Redis: SHUTDOWN with the flags of ``shutdown-on-sigint``/``-sigterm``
+    (``default``: save when there are save points). When the final save fails (and no
+    ``force``), the server keeps running: True only when shutting down."""
+    name = "SIGINT" if signum == signal.SIGINT else "SIGTERM"
+    log.warning(f"Received {name} scheduling shutdown...")
+    flags = srv.config["shutdown-on-sigint" if signum == signal.SIGINT else "shutdown-on-sigterm"]
+    save = True if "save" in flags else False if "nosave" in flags else None
+    log.warning("User requested shutdown...")
+    failed = False
+    for hook in srv.hooks.get("shutdown", ()):  # persistence saves here; False = it failed
+        if hook(save) is False:
+            failed = True
+    if failed and "force" not in flags:
+        log.warning("Errors trying to shut down the server. Check the logs for more "
+                    "information.")
+        return False
+    if srv.shutdown_requested is not None:
+        srv.shutdown_requested()
+    return True
 
 
 def main() -> None:

@@ -41,18 +41,20 @@ def parse_addr(text: str) -> tuple[str, int] | None:
     return host, p
 
 
+# trioredis's own parameters are hidden from CONFIG GET patterns (as Redis hides its test
+# knobs), so that CONFIG GET * lists Redis's parameters; an exact name shows them.
 param("cluster-bootstrap", "special", False, mutable=False, parse=_parse_flag,
-      render=lambda v: "yes" if v else "no")
-param("cluster-join", "special", "", mutable=False, parse=_parse_join, render=str)
-param("cluster-node-id", "str", "", mutable=False, aliases=("node-id",))
+      render=lambda v: "yes" if v else "no", hidden=True)
+param("cluster-join", "special", "", mutable=False, parse=_parse_join, render=str, hidden=True)
+param("cluster-node-id", "str", "", mutable=False, aliases=("node-id",), hidden=True)
 param("cluster-port", "int", 0, mutable=False, minimum=0, maximum=65535)
 param("cluster-announce-ip", "str", "", mutable=False)
 param("cluster-announce-port", "int", 0, mutable=False, minimum=0, maximum=65535)
 param("cluster-announce-bus-port", "int", 0, mutable=False, minimum=0, maximum=65535)
-param("cluster-heartbeat-ms", "int", 1000, minimum=10, maximum=60_000)
+param("cluster-heartbeat-ms", "int", 1000, minimum=10, maximum=60_000, hidden=True)
 param("cluster-node-timeout", "int", 15000, minimum=50, maximum=3_600_000)
 param("cluster-config-file", "str", "trioredis-cluster.json", mutable=False)
-param("cluster-group-name", "str", "trioredis")
+param("cluster-group-name", "str", "trioredis", hidden=True)
 
 
 def cluster_mode(config) -> str:

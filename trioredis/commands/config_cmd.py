@@ -47,7 +47,6 @@ def config_get(c, argv):
     """Get the values of configuration parameters"""
     cfg = c.server.config
     out: dict[bytes, bytes] = {}
-    seen: set[str] = set()  # parameters a pattern matched (by canonical name)
     for pattern in argv[2:]:
         if not any(ch in pattern for ch in b"*?["):
             canon = canonical(pattern.decode("utf-8", "replace"))
@@ -55,11 +54,10 @@ def config_get(c, argv):
                 out[pattern] = cfg.render(canon).encode("utf-8", "surrogateescape")  # named as asked
             continue
         match = compile_glob(pattern, nocase=True)
-        for name, canon in ALIASES.items():  # each name before its aliases
+        for name, canon in ALIASES.items():  # aliases are names of their own, as in Redis 7.0
             key = name.encode()
-            if canon not in seen and key not in out and match(key):
+            if key not in out and not PARAMS[canon].hidden and match(key):
                 out[key] = cfg.render(canon).encode("utf-8", "surrogateescape")
-                seen.add(canon)
     return out
 
 
@@ -106,13 +104,13 @@ def config_set(c, argv):
         raise problem
     # Check every value first, then apply all; a change refused while applying (a listener
     # objecting) undoes the ones made before it: all or nothing.
-    for canon, _, text in pairs:
+    for canon, raw_name, text in pairs:  # errors name the parameter as the client did
         try:
             cfg.parse_value(canon, text)
         except ConfigError as e:
-            raise _config_error(canon, str(e)) from None
+            raise _config_error(raw_name, str(e)) from None
     done = []
-    for canon, _, text in pairs:
+    for canon, raw_name, text in pairs:
         old = cfg.render(canon)
         try:
             _apply(cfg, canon, text)
@@ -122,7 +120,7 @@ def config_set(c, argv):
                     _apply(cfg, name, previous)
                 except ConfigError:
                     pass
-            raise _config_error(canon, str(e)) from None
+            raise _config_error(raw_name, str(e)) from None
         done.append((canon, old))
     if any(canon == "requirepass" for canon, _, _ in pairs) and not cfg["requirepass"]:
         for x in srv.clients.values():  # no password any more: everyone is in

@@ -13,12 +13,12 @@ from ..config import param
 from ..errors import StartupError
 from ..extensions import SERVER_INIT
 
-param("ws-port", "int", 0, mutable=False, minimum=-1, maximum=65535)
-param("ws-bind", "list", ["127.0.0.1"], mutable=False)
-param("ws-allowed-origins", "list", [])
-param("ws-token", "str", "")
-param("ws-send-queue", "memory", 1024 * 1024, minimum=1024)
-param("ws-send-timeout", "int", 10_000, minimum=1)
+param("ws-port", "int", 0, mutable=False, minimum=-1, maximum=65535, hidden=True)
+param("ws-bind", "list", ["127.0.0.1"], mutable=False, hidden=True)
+param("ws-allowed-origins", "list", [], hidden=True)
+param("ws-token", "str", "", hidden=True)
+param("ws-send-queue", "memory", 1024 * 1024, minimum=1024, hidden=True)
+param("ws-send-timeout", "int", 10_000, minimum=1, hidden=True)
 
 
 def _init(server) -> None:

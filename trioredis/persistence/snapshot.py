@@ -33,7 +33,7 @@ from ..log import _MARK
 from . import rdb
 
 # Redis's hidden test knob: microseconds to sleep per key while writing a snapshot.
-param("rdb-key-save-delay", "int", 0)
+param("rdb-key-save-delay", "int", 0, hidden=True)
 
 BGSAVE_RETRY_DELAY = 5  # seconds between failed automatic BGSAVE attempts (Redis's)
 

@@ -148,7 +148,9 @@ class MasterLink:
             while True:
                 try:
                     await self._session()
-                except Exception as e:  # link errors arrive wrapped in nursery groups
+                except* Exception as e:  # link errors arrive wrapped in nursery groups; one
+                    # that meets a cancellation (shutdown as the master goes away) must not
+                    # escape: except* handles the errors and lets the Cancelled go on
                     reason = _reason(e)
                     if self.state == "connected":
                         log.notice(f"Connection with master lost: {reason}")
