@@ -170,6 +170,27 @@ def test_partial_resync_after_link_cut(master):
         rep.stop()
 
 
+def test_killing_the_master_client_on_the_replica_resyncs_partially(master):
+    """CLIENT KILL <master addr> on the replica (Redis's replication-psync tests do it) breaks
+    the link; the replica reconnects and continues with PSYNC."""
+    rep = replica_of(master)
+    try:
+        wait_until(lambda: linked(rep.port))
+        m, r = client(master.port), client(rep.port)
+        m5 = redis.Redis(port=master.port, db=5, protocol=2)
+        m5.set("a", "1")
+        assert m.wait(1, 5000) == 1
+        assert r.execute_command("CLIENT", "KILL", f"127.0.0.1:{master.port}") == b"OK"
+        wait_until(lambda: master.call(lambda: master.server.replication.sync_partial_ok) == 1,
+                   what="partial resync")
+        m5.set("b", "2")  # the stream continues in db 5 without a new SELECT
+        assert m.wait(1, 5000) == 1
+        assert redis.Redis(port=rep.port, db=5).mget("a", "b") == [b"1", b"2"]
+        assert master.call(lambda: master.server.replication.sync_full) == 1
+    finally:
+        rep.stop()
+
+
 def test_full_resync_when_backlog_exceeded():
     with ThreadedServer(enable_debug_command="yes", repl_backlog_size="16384") as master:
         rep = replica_of(master, enable_debug_command="yes")

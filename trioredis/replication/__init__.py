@@ -191,6 +191,12 @@ class ServerReplication(Replication):
         if runner is not None:
             runner.spawn(link.run)
 
+    def master_client_freed(self, c) -> None:
+        """CLIENT KILL of our master's client breaks the link (it reconnects with PSYNC)."""
+        link = self.link
+        if link is not None and link.client is c:
+            link.drop()
+
     # -- replication info in RDB files (rdbPopulateSaveInfo, loadDataFromDisk) --------------
 
     def save_info(self) -> int | None:
@@ -311,10 +317,12 @@ def _attach(server: Server) -> None:
     server.replication = repl
     server.in_master_stream = False  # set while the master link applies its stream
     server.add_hook("client_freed", repl.detach)
+    server.add_hook("client_freed", repl.master_client_freed)
     server.add_hook("propagate_repl", repl.feed)  # PUBLISH: replicas only, not the AOF
     server.add_hook("cron", repl.cron)
     server.add_hook("good_replicas", repl.good_replicas)
     server.add_hook("role", repl.role_reply)
+    server.add_hook("resetstat", repl.reset_stats)
     server.add_hook("info_replication", lambda srv, lines: repl.info_lines())
 
     def start_from_config() -> None:

@@ -67,6 +67,10 @@ class Replication:
         # (replid, offset, db) read from the RDB at startup on a replica: its cached master
         self.restored_master: tuple[str, int, int] | None = None
 
+    def reset_stats(self) -> None:
+        """CONFIG RESETSTAT clears the sync counters too."""
+        self.sync_full = self.sync_partial_ok = self.sync_partial_err = 0
+
     # -- the stream ----------------------------------------------------------------------------
 
     def ensure_backlog(self) -> ReplicationBacklog:

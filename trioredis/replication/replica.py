@@ -89,6 +89,7 @@ class MasterLink:
         self.replid = ""  # cached master replid, for PSYNC
         self.db_index = 0  # db the master's stream had selected (kept across a partial resync)
         self.scope = trio.CancelScope()
+        self.session_scope: trio.CancelScope | None = None  # the current connection's
         self.last_io = time.time()
         self.down_since = time.time()
         self.sync_started = 0.0
@@ -142,12 +143,23 @@ class MasterLink:
     def stop(self) -> None:
         self.scope.cancel()
 
+    def drop(self) -> None:
+        """Break the current session (CLIENT KILL of the master client); the link reconnects
+        and tries a partial resync, as Redis does with its cached master."""
+        if self.session_scope is not None:
+            self.session_scope.cancel()
+
     async def run(self) -> None:
         log = self.server.log
         with self.scope:
             while True:
                 try:
-                    await self._session()
+                    with trio.CancelScope() as session:
+                        self.session_scope = session
+                        await self._session()
+                    if session.cancelled_caught:  # our master client was killed (drop())
+                        log.notice("Connection with master lost.")
+                        log.notice("Caching the disconnected master state.")
                 except* Exception as e:  # link errors arrive wrapped in nursery groups; one
                     # that meets a cancellation (shutdown as the master goes away) must not
                     # escape: except* handles the errors and lets the Cancelled go on
