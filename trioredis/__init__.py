@@ -2,7 +2,7 @@
 
 # Import side effects: the command modules fill the command table, and the gateway adds the
 # ws-* parameters (it starts when ws-port is set). core does not import them itself.
-from . import commands, gateway  # noqa: F401
+from . import commands, gateway, memory_report  # noqa: F401  (memory_report: INFO memory, maxmemory)
 from .config import Config
 from .core import Server
 from .embed import ServerThread, run_in_thread

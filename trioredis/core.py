@@ -164,6 +164,7 @@ class Server:
             or self.client_pause is not None
             or self.busy_script is not None
             or self.config["min-replicas-to-write"]
+            or self.config["maxmemory"]
         )
 
     # -- the command path --------------------------------------------------------------------
@@ -248,6 +249,10 @@ class Server:
             return self._reject(c, errors.NOAUTH, cmd)
         if c.in_multi and "no_multi" in cmd.flags:
             return self._reject(c, "ERR Command not allowed inside a transaction", cmd)
+        if self.config["maxmemory"]:
+            refused = self.oom_check(self, c, cmd)  # eviction.oom_check: performEvictions()
+            if refused:
+                return self._reject(c, refused, cmd)
         if write or may_replicate:
             if self.write_barrier is not None and not c.is_master:
                 refused = self.write_barrier(c, cmd)

@@ -17,6 +17,7 @@ from collections import deque
 from typing import TYPE_CHECKING
 
 from . import errors
+from .lfu import lfu_new, lfu_touch
 
 if TYPE_CHECKING:
     from .core import Server
@@ -39,6 +40,10 @@ NOTIFY_MODULE = 1 << 13  # d
 NOTIFY_NEW = 1 << 14  # n
 
 
+# The attributes of a Database that hold per-key accounting (what SWAPDB swaps with ``data``).
+ACCOUNTING = ("access", "str_bytes", "str_keys", "sizes", "coll_bytes", "resized", "sample_keys")
+
+
 class Database:
     """One numbered database."""
 
@@ -54,6 +59,13 @@ class Database:
         "scan_epoch",
         "avg_ttl",
         "replica_expires",
+        "access",
+        "str_bytes",
+        "str_keys",
+        "sizes",
+        "coll_bytes",
+        "resized",
+        "sample_keys",
     )
 
     def __init__(self, server: Server, dbid: int):
@@ -69,17 +81,51 @@ class Database:
         self.avg_ttl = 0
         # Keys a writable replica's own clients gave a TTL: the replica expires these itself.
         self.replica_expires: set[bytes] = set()
+        # Memory accounting and eviction (see memory.py, eviction.py): the access word of each
+        # key (LRU clock or LFU counter), the estimated bytes of string keys (kept here, from
+        # the value, on store/delete) and of other keys (``sizes``, re-estimated by
+        # memory.flush_sizes for the keys ``resized`` since), and a list to sample keys from.
+        self.access: dict = {}
+        self.str_bytes = 0
+        self.str_keys = 0
+        self.sizes: dict = {}
+        self.coll_bytes = 0
+        self.resized: set = set()
+        self.sample_keys: list | None = None
 
     # -- reading -------------------------------------------------------------------------
 
     def lookup(self, key: bytes):
-        """The live value of ``key`` or None; an expired key is deleted (on a master)."""
+        """The live value of ``key`` or None; an expired key is deleted (on a master).
+        Records the access (LRU clock or LFU counter), as Redis's lookupKey."""
+        v = self.data.get(key)
+        if v is not None:
+            if self.expires:
+                when = self.expires.get(key)
+                if when is not None and when <= self.server.now_ms():
+                    return self._expired(key)
+            srv = self.server
+            if srv.lfu_mode:
+                self.touch_lfu(key)
+            else:
+                self.access[key] = srv.lru_clock
+        return v
+
+    def peek(self, key: bytes):
+        """``lookup`` without recording an access (Redis's LOOKUP_NOTOUCH: TTL, TYPE, ...)."""
         v = self.data.get(key)
         if v is not None and self.expires:
             when = self.expires.get(key)
             if when is not None and when <= self.server.now_ms():
                 return self._expired(key)
         return v
+
+    def touch_lfu(self, key: bytes) -> None:
+        """Redis's updateLFU for ``key`` (an LFU policy is set)."""
+        srv = self.server
+        cfg = srv.config
+        self.access[key] = lfu_touch(self.access.get(key, 0), srv.lfu_minutes,
+                                     cfg["lfu-log-factor"], cfg["lfu-decay-time"])
 
     def get_typed(self, key: bytes, kind: type):
         """Lookup that raises WRONGTYPE unless the value is of ``kind`` (None if missing)."""
@@ -121,7 +167,7 @@ class Database:
     def delete_expired(self, key: bytes) -> None:
         """Delete an expired key, propagating a DEL and notifying 'expired'."""
         srv = self.server
-        del self.data[key]
+        self.forget(key, self.data.pop(key))
         del self.expires[key]
         srv.stat_expired_keys += 1
         self.modified(key, b"expired", NOTIFY_EXPIRED, dirty=0)
@@ -133,31 +179,73 @@ class Database:
     def store(self, key: bytes, value, keepttl: bool = False) -> None:
         """Set ``key`` to ``value`` (SET semantics): drops any TTL unless ``keepttl``."""
         data = self.data
-        if key not in data:
+        srv = self.server
+        old = data.get(key)
+        if old is None:
             if self.scan_log is not None:
                 self.scan_log.append(key)
-            if self.server.notify_flags & NOTIFY_NEW:  # Redis 7.0's "new" event (class n)
-                self.server.notify(NOTIFY_NEW, b"new", key, self.id)
+            if self.sample_keys is not None:
+                self.sample_keys.append(key)
+            if srv.notify_flags & NOTIFY_NEW:  # Redis 7.0's "new" event (class n)
+                srv.notify(NOTIFY_NEW, b"new", key, self.id)
+            if srv.lfu_mode:
+                self.access[key] = lfu_new(srv.lfu_minutes)
+        elif old.__class__ is bytes:
+            # Estimated bytes of a string key (see memory.string_cost: pymalloc's 16-byte size
+            # classes over sys.getsizeof, 33 + len; 0- and 1-byte values are shared objects).
+            n = len(old)
+            self.str_bytes -= ((len(key) + 48) & -16) + ((n + 48) & -16 if n > 1 else 0)
+            self.str_keys -= 1
+        else:
+            self.resized.add(key)
         data[key] = value
+        if value.__class__ is bytes:
+            n = len(value)
+            self.str_bytes += ((len(key) + 48) & -16) + ((n + 48) & -16 if n > 1 else 0)
+            self.str_keys += 1
+        else:
+            self.resized.add(key)
+        if not srv.lfu_mode:  # under LFU an overwrite keeps the counter (Redis's dbOverwrite)
+            self.access[key] = srv.lru_clock
         if not keepttl and self.expires:
             self.expires.pop(key, None)
 
     def add(self, key: bytes, value) -> None:
         """Create ``key`` (known not to exist, e.g. the first push to a list)."""
+        srv = self.server
         if self.scan_log is not None:
             self.scan_log.append(key)
-        if self.server.notify_flags & NOTIFY_NEW:
-            self.server.notify(NOTIFY_NEW, b"new", key, self.id)
+        if self.sample_keys is not None:
+            self.sample_keys.append(key)
+        if srv.notify_flags & NOTIFY_NEW:
+            srv.notify(NOTIFY_NEW, b"new", key, self.id)
         self.data[key] = value
+        self.access[key] = lfu_new(srv.lfu_minutes) if srv.lfu_mode else srv.lru_clock
+        if value.__class__ is bytes:
+            n = len(value)
+            self.str_bytes += ((len(key) + 48) & -16) + ((n + 48) & -16 if n > 1 else 0)
+            self.str_keys += 1
+        else:
+            self.resized.add(key)
 
     def delete(self, key: bytes) -> bool:
         """Remove ``key`` if present (expired keys count as absent). True if removed."""
-        if self.lookup(key) is None:
+        if self.peek(key) is None:
             return False
-        del self.data[key]
+        self.forget(key, self.data.pop(key))
         if self.expires:
             self.expires.pop(key, None)
         return True
+
+    def forget(self, key: bytes, value) -> None:
+        """Accounting of a key just removed from ``data``: its bytes and its access word."""
+        if value.__class__ is bytes:
+            n = len(value)
+            self.str_bytes -= ((len(key) + 48) & -16) + ((n + 48) & -16 if n > 1 else 0)
+            self.str_keys -= 1
+        else:
+            self.resized.add(key)
+        self.access.pop(key, None)
 
     def set_expire(self, key: bytes, when_ms: int) -> None:
         self.expires[key] = when_ms
@@ -176,6 +264,7 @@ class Database:
         """Record a change to ``key``: dirty count, WATCH, blocked clients, notifications."""
         srv = self.server
         srv.dirty += dirty
+        self.resized.add(key)
         if self.watched:
             clients = self.watched.get(key)
             if clients:
@@ -246,7 +335,16 @@ class Database:
         self.scan_log = None
         self.scan_epoch += 1
         self.replica_expires = set()
+        self.reset_accounting()
         return n
+
+    def reset_accounting(self) -> None:
+        """Forget the accounting of every key (after ``data`` was replaced wholesale)."""
+        self.access = {}
+        self.str_bytes = self.str_keys = self.coll_bytes = 0
+        self.sizes = {}
+        self.resized = set()
+        self.sample_keys = None
 
     # -- active expiry -------------------------------------------------------------------
 

@@ -89,3 +89,146 @@ def key_usage(db, key: bytes, samples: int = 5) -> int | None:
     if key in db.expires:
         size += DICT_ENTRY + getsizeof(db.expires[key])
     return size
+
+
+# -- the used_memory model ---------------------------------------------------------------------
+#
+# A key costs what its Python objects take from the allocator: sys.getsizeof of each object,
+# rounded up to pymalloc's 16-byte size classes (objects up to 512 bytes) or to glibc malloc's
+# 16-byte chunks plus an 8-byte header (larger ones). The tables of the db's dicts (data,
+# access, expires) are measured whole with getsizeof, so their growth steps are counted when
+# they happen. docs/memory.md gives the model's error against the process's RSS growth.
+
+_ALLOC_SMALL = 512
+
+
+def alloc(n: int) -> int:
+    """Bytes the allocator hands out for an object of ``n`` bytes."""
+    if n <= _ALLOC_SMALL:
+        return (n + 15) & -16
+    return (n + 8 + 15) & -16
+
+
+def string_cost(key: bytes, value: bytes) -> int:
+    """Cost of a string key, as keyspace.Database computes it inline on store and delete."""
+    n = len(value)
+    return ((len(key) + 48) & -16) + ((n + 48) & -16 if n > 1 else 0)
+
+
+# Per-element costs of containers, past the container's own getsizeof (which includes its
+# table or blocks): a float score object (24 -> 32) and the (score, member) tuple (56 -> 64)
+# plus its slot in the SortedList's sublists and index (about 1.25 pointers) in a sorted set.
+_ZSET_ELEMENT = 32 + 64 + 10
+
+
+def _elements(items, n: int, per_item) -> int:
+    """Sum of ``per_item`` over ``n`` items; past 16 items, the first 8 stand for all."""
+    if n <= 16:
+        return sum(map(per_item, items))
+    total = 0
+    for x in islice(items, 8):
+        total += per_item(x)
+    return total * n // 8
+
+
+def _obj(x) -> int:
+    n = getsizeof(x)
+    return (n + 15) & -16 if n <= _ALLOC_SMALL else (n + 23) & -16
+
+
+def _pair(kv) -> int:
+    return _obj(kv[0]) + _obj(kv[1])
+
+
+def value_cost(value) -> int:
+    """Estimated allocator bytes of a value of any type (sampled past 16 elements)."""
+    t = value.__class__
+    if t is bytes or t is bytearray:
+        return alloc(getsizeof(value)) if len(value) > 1 or t is bytearray else 0
+    if t is deque or t is set:
+        return alloc(getsizeof(value)) + _elements(value, len(value), _obj)
+    if t is dict:
+        return alloc(getsizeof(value)) + _elements(value.items(), len(value), _pair)
+    scores = getattr(value, "scores", None)
+    if scores is not None and hasattr(value, "order"):  # datatypes.zset.ZSet
+        n = len(scores)
+        return (alloc(getsizeof(value)) + alloc(getsizeof(scores))
+                + _elements(scores, n, _obj) + n * _ZSET_ELEMENT)
+    own = getattr(value, "memory_usage", None)
+    if own is not None:
+        return own(8)
+    return _object_size(value, 8)
+
+
+def key_cost(key: bytes, value) -> int:
+    """A key's own bytes plus its value's (the dict entries are counted with the tables)."""
+    return alloc(getsizeof(key)) + value_cost(value)
+
+
+def flush_sizes(db) -> None:
+    """Re-estimate the non-string keys changed since the last call (``db.resized``)."""
+    resized = db.resized
+    if not resized:
+        return
+    data = db.data
+    sizes = db.sizes
+    total = db.coll_bytes
+    for key in resized:
+        v = data.get(key)
+        old = sizes.pop(key, 0)
+        total -= old
+        if v is not None and v.__class__ is not bytes:
+            new = key_cost(key, v)
+            sizes[key] = new
+            total += new
+    resized.clear()
+    db.coll_bytes = total
+    if db.str_keys + len(sizes) != len(data):
+        resync(db)
+
+
+def resync(db, lru_word=0) -> None:
+    """Account every key afresh: after ``data`` was replaced or filled behind the keyspace's
+    back (RDB loading). Keys without an access word get ``lru_word``."""
+    str_bytes = str_keys = coll = 0
+    sizes = {}
+    access = db.access
+    for key, v in db.data.items():
+        if v.__class__ is bytes:
+            str_bytes += string_cost(key, v)
+            str_keys += 1
+        else:
+            sizes[key] = c = key_cost(key, v)
+            coll += c
+        if key not in access:
+            access[key] = lru_word
+    if len(access) > len(db.data):
+        for key in [k for k in access if k not in db.data]:
+            del access[key]
+    db.str_bytes, db.str_keys, db.sizes, db.coll_bytes = str_bytes, str_keys, sizes, coll
+    db.resized = set()
+    db.sample_keys = None
+
+
+_INT = 32  # an int object past the small-int cache (28 -> 32)
+_HEAP_ENTRY = 64 + 8  # (when, key) tuple and its list slot; the int is shared with expires
+
+
+def db_dataset(db) -> int:
+    """Estimated bytes of one db: keys, values, the tables, expiry and access bookkeeping."""
+    flush_sizes(db)
+    n = db.str_bytes + db.coll_bytes
+    n += getsizeof(db.data) + getsizeof(db.access) + getsizeof(db.sizes)
+    n += len(db.sizes) * _INT
+    if db.server.lfu_mode:  # LFU words are distinct ints; LRU words share the clock's object
+        n += len(db.access) * _INT
+    if db.expires:
+        n += getsizeof(db.expires) + len(db.expires) * _INT
+        # The heap's live entries only: stale ones (deleted or re-timed keys) are garbage the
+        # cron's compaction gives back (eviction.compact), not part of the dataset.
+        n += len(db.expires) * (_HEAP_ENTRY + 8)
+    if db.sample_keys is not None:
+        n += getsizeof(db.sample_keys)
+    if db.scan_log is not None:
+        n += getsizeof(db.scan_log)
+    return n

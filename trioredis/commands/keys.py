@@ -25,7 +25,8 @@ from ..errors import (
     CommandError,
 )
 from ..glob import compile_glob
-from ..keyspace import NOTIFY_GENERIC, NOTIFY_KEY_MISS, type_name
+from ..keyspace import ACCOUNTING, NOTIFY_GENERIC, NOTIFY_KEY_MISS, type_name
+from ..lfu import idle_ms, lfu_decayed
 from ..protocol.replies import OK
 from .args import LLONG_MAX, parse_int, to_int
 from .registry import command
@@ -40,11 +41,12 @@ _LLONG_MIN_DIV_1000 = -(LLONG_MAX // 1000)  # C's LLONG_MIN / 1000 truncates tow
 # -- helpers shared with the data-type modules -------------------------------------------------
 
 
-def lookup_read(db, key: bytes):
-    """Redis's lookupKeyRead: the live value or None, counting hits/misses and ``keymiss``."""
+def lookup_read(db, key: bytes, touch: bool = True):
+    """Redis's lookupKeyRead: the live value or None, counting hits/misses and ``keymiss``.
+    Records the access (LRU/LFU) unless ``touch`` is false (LOOKUP_NOTOUCH)."""
     v = db.data.get(key)
     if v is not None and db.expires and key in db.expires:
-        v = db.lookup(key)
+        v = db.peek(key)
     srv = db.server
     if v is None:
         srv.stat_keyspace_misses += 1
@@ -52,6 +54,11 @@ def lookup_read(db, key: bytes):
             srv.notify(NOTIFY_KEY_MISS, b"keymiss", key, db.id)
     else:
         srv.stat_keyspace_hits += 1
+        if touch:
+            if srv.lfu_mode:
+                db.touch_lfu(key)
+            else:
+                db.access[key] = srv.lru_clock
     return v
 
 
@@ -185,11 +192,11 @@ def unlink(c, argv):
 @command("exists", -2, "readonly fast", keys=(1, -1, 1), group="generic", since="1.0.0",
          summary="Determine if a key exists")
 def exists(c, argv):
-    """Count how many of the keys exist (a key named twice counts twice)."""
+    """Count how many of the keys exist (a key named twice counts twice); no access recorded."""
     db = c.db
     n = 0
     for key in argv[1:]:
-        if lookup_read(db, key) is not None:
+        if lookup_read(db, key, False) is not None:
             n += 1
     return n
 
@@ -198,8 +205,13 @@ def exists(c, argv):
          summary="Alters the last access time of a key(s). Returns the number of existing keys "
          "specified.")
 def touch(c, argv):
-    """Count existing keys (we keep no access clock to update)."""
-    return exists(c, argv)
+    """Record an access to each key (LRU clock / LFU counter); count the existing ones."""
+    db = c.db
+    n = 0
+    for key in argv[1:]:
+        if lookup_read(db, key) is not None:
+            n += 1
+    return n
 
 
 _TYPE_STATUS: dict = {}
@@ -209,7 +221,7 @@ _TYPE_STATUS: dict = {}
          summary="Determine the type stored at key")
 def type_(c, argv):
     """The type of the value at key, as a status reply (``none`` when missing)."""
-    v = lookup_read(c.db, argv[1])
+    v = lookup_read(c.db, argv[1], False)
     if v is None:
         return "none"
     name = _TYPE_STATUS.get(v.__class__)
@@ -504,7 +516,7 @@ def pexpireat(c, argv):
 
 def _ttl(c, key: bytes, ms: bool, absolute: bool) -> int:
     db = c.db
-    if lookup_read(db, key) is None:
+    if lookup_read(db, key, False) is None:
         return -2
     when = db.ttl_ms(key)
     if when is None:
@@ -595,7 +607,7 @@ def object_help(c, argv):
          summary="Inspect the internal encoding of a Redis object")
 def object_encoding_cmd(c, argv):
     """The internal representation Redis 7.0 would use for the value."""
-    v = lookup_read(c.db, argv[2])
+    v = lookup_read(c.db, argv[2], False)
     if v is None:
         return None
     return object_encoding(v, c.server.config)
@@ -605,7 +617,7 @@ def object_encoding_cmd(c, argv):
          summary="Get the number of references to the value of the key")
 def object_refcount(c, argv):
     """1, or Redis's shared-object count for the small integers it shares (0..9999)."""
-    v = lookup_read(c.db, argv[2])
+    v = lookup_read(c.db, argv[2], False)
     if v is None:
         return None
     if v.__class__ is bytes and _is_int_encoded(v) and 0 <= int(v) < 10000:
@@ -618,28 +630,33 @@ def object_refcount(c, argv):
 @command("object|idletime", 3, "readonly", keys=(2, 2, 1), group="generic", since="2.2.3",
          summary="Get the time since a Redis object was last accessed")
 def object_idletime(c, argv):
-    """Always 0: we keep no per-key access clock (cheaper GET/SET), so no key looks idle."""
-    if lookup_read(c.db, argv[2]) is None:
+    """Seconds since the key's last access (its LRU clock); an error under an LFU policy."""
+    db = c.db
+    if lookup_read(db, argv[2], False) is None:
         return None
     if _lfu_policy(c):
         raise CommandError(
             "ERR An LFU maxmemory policy is selected, idle time not tracked. " + _POLICY_NOTE
         )
-    return 0
+    srv = c.server
+    return idle_ms(db.access.get(argv[2], srv.lru_clock), srv.lru_clock) // 1000
 
 
 @command("object|freq", 3, "readonly", keys=(2, 2, 1), group="generic", since="4.0.0",
          summary="Get the logarithmic access frequency counter of a Redis object")
 def object_freq(c, argv):
-    """Errors unless an LFU policy is set, as Redis; then 0 (no per-key counters kept)."""
-    if lookup_read(c.db, argv[2]) is None:
+    """The key's LFU counter after decay; an error unless an LFU policy is set."""
+    db = c.db
+    if lookup_read(db, argv[2], False) is None:
         return None
     if not _lfu_policy(c):
         raise CommandError(
             "ERR An LFU maxmemory policy is not selected, access frequency not tracked. "
             + _POLICY_NOTE
         )
-    return 0
+    srv = c.server
+    return lfu_decayed(db.access.get(argv[2], 0), srv.lfu_minutes,
+                       srv.config["lfu-decay-time"])
 
 
 # -- FLUSHDB, FLUSHALL, SWAPDB -----------------------------------------------------------------
@@ -693,7 +710,7 @@ def swapdb(c, argv):
         a.touch_all_watched(b)
         b.touch_all_watched(a)
         for attr in ("data", "expires", "expire_heap", "scan_log", "scan_epoch", "avg_ttl",
-                     "replica_expires"):
+                     "replica_expires", *ACCOUNTING):
             va, vb = getattr(a, attr), getattr(b, attr)
             setattr(a, attr, vb)
             setattr(b, attr, va)

@@ -58,10 +58,15 @@ def get(c, argv):
     key = argv[1]
     v = db.data.get(key)
     if v is not None and db.expires and key in db.expires:
-        v = db.lookup(key)
+        v = db.peek(key)
     if v is None:
         return lookup_read(db, key)  # counts the miss (and fires keymiss)
-    db.server.stat_keyspace_hits += 1
+    srv = db.server
+    srv.stat_keyspace_hits += 1
+    if srv.lfu_mode:  # the access (lookup_read's, inlined)
+        db.touch_lfu(key)
+    else:
+        db.access[key] = srv.lru_clock
     cls = v.__class__
     if cls is bytes:
         return v
@@ -434,7 +439,7 @@ def _incr(c, key: bytes, delta: int) -> int:
         new = old + delta
         if new > LLONG_MAX or new < LLONG_MIN:
             raise CommandError(OVERFLOW)
-        db.data[key] = b"%d" % new  # the key exists: its TTL and place in SCAN stay as they are
+        db.store(key, b"%d" % new, keepttl=True)  # exists: TTL and place in SCAN stay
     db.modified(key, b"incrby", NOTIFY_STRING)
     return new
 
