@@ -17,7 +17,7 @@ from collections import deque
 from typing import TYPE_CHECKING
 
 from . import errors
-from .lfu import lfu_new, lfu_touch
+from .lfu import LRU_CLOCK_MAX, lfu_new, lfu_touch
 
 if TYPE_CHECKING:
     from .core import Server
@@ -126,6 +126,19 @@ class Database:
         cfg = srv.config
         self.access[key] = lfu_touch(self.access.get(key, 0), srv.lfu_minutes,
                                      cfg["lfu-log-factor"], cfg["lfu-decay-time"])
+
+    def restore_access(self, key: bytes, freq: int, idle_s: int) -> None:
+        """Redis's objectSetLRUOrLFU for RESTORE's FREQ / IDLETIME (-1 when not given): FREQ
+        counts only under an LFU policy, IDLETIME only under any other."""
+        srv = self.server
+        if srv.lfu_mode:
+            if freq >= 0:
+                self.access[key] = (srv.lfu_minutes << 8) | freq
+        elif idle_s >= 0:
+            word = srv.lru_clock - idle_s  # the clock counts seconds
+            if word < 0:
+                word += LRU_CLOCK_MAX + 1
+            self.access[key] = word
 
     def get_typed(self, key: bytes, kind: type):
         """Lookup that raises WRONGTYPE unless the value is of ``kind`` (None if missing)."""

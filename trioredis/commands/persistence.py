@@ -129,6 +129,7 @@ def restore(c, argv):
             c.propagate_as = [[b"DEL", key]]
         return OK
     db.add(key, value)
+    db.restore_access(key, freq, idle)
     if ttl:
         db.set_expire(key, ttl)
         if not absttl:
