@@ -6,6 +6,8 @@ integration tests use real sockets, one thread and one redis-py connection per b
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import threading
 import time
 
@@ -15,7 +17,7 @@ import redis
 from trioredis.core import Block
 from trioredis.protocol.replies import NULL_ARRAY, ErrorReply
 
-from ..helpers import RawClient
+from ..helpers import RawClient, free_port, wait_port
 from . import common
 
 # -- unit -------------------------------------------------------------------------------------
@@ -144,6 +146,23 @@ def test_brpoplpush_chain_of_three(h):
     h("LPUSH", "a", "v")
     assert (first.reply, second.reply, last.reply) == (b"v", b"v", [b"c", [b"v"]])
     assert h.srv.dbs[0].data == {}
+
+
+def test_blocked_brpoplpush_does_not_touch_watch_until_served(h):
+    """unit/type/list: "BRPOPLPUSH does not affect WATCH while still blocked"."""
+    blk = h.block("BRPOPLPUSH", "src", "dst", "0")
+    w = h.srv.new_client()
+    h("SET", "somekey", "somevalue")
+    assert h.run(w, "WATCH", "dst") == "OK"
+    h.run(w, "MULTI")
+    h.run(w, "GET", "somekey")
+    assert h.run(w, "EXEC") == [b"somevalue"]
+    h.run(w, "WATCH", "dst")
+    h("LPUSH", "src", "element")  # served: its push into dst is a change to dst
+    assert blk.reply == b"element"
+    h.run(w, "MULTI")
+    h.run(w, "GET", "somekey")
+    assert h.run(w, "EXEC") == NULL_ARRAY
 
 
 def test_inside_multi_blocking_pops_do_not_block(h):
@@ -314,3 +333,50 @@ def test_served_from_the_key_that_became_ready_first(h):
     h("EXEC")
     assert blk.reply == [b"b", b"1"]  # as Redis: ready keys are served in the order they got data
     assert h("LRANGE", "a", "0", "-1") == [b"2"]
+
+
+@pytest.fixture
+def server_process(tmp_path):
+    """``trioredis server`` in its own process: the CLI's scheduling, as the Tcl suite sees it."""
+    port = free_port()
+    proc = subprocess.Popen([sys.executable, "-m", "trioredis", "server", "--port", str(port),
+                             "--save", "", "--dir", str(tmp_path)],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        wait_port(port, timeout=30)
+        yield port
+    finally:
+        proc.kill()
+        proc.wait()
+
+
+def _blocked_clients(c: RawClient) -> int:
+    info = c.command("INFO", "clients")
+    return int(info.split(b"blocked_clients:")[1].split(b"\r\n")[0])
+
+
+def test_exec_sent_before_a_push_on_another_connection_runs_first(server_process):
+    """unit/type/list: EXEC and the LPUSH that serves a blocked BRPOPLPUSH into the WATCHed key
+    arrive back to back on two connections; the EXEC, sent first, runs first (it failed about
+    half the time while Trio ran connections woken together in a random order)."""
+    blocked, watcher, pusher = (RawClient(server_process) for _ in range(3))
+    try:
+        pusher.command("SET", "somekey", "somevalue")
+        for _ in range(20):
+            blocked.send(b"*4\r\n$10\r\nBRPOPLPUSH\r\n$3\r\nsrc\r\n$3\r\ndst\r\n$1\r\n0\r\n")
+            deadline = time.monotonic() + 10
+            while _blocked_clients(pusher) != 1:
+                assert time.monotonic() < deadline
+                time.sleep(0.002)
+            assert watcher.command("WATCH", "dst") == b"+OK\r\n"
+            assert watcher.command("MULTI") == b"+OK\r\n"
+            assert watcher.command("GET", "somekey") == b"+QUEUED\r\n"
+            watcher.send(b"*1\r\n$4\r\nEXEC\r\n")
+            pusher.send(b"*3\r\n$5\r\nLPUSH\r\n$3\r\nsrc\r\n$7\r\nelement\r\n")
+            assert watcher.read_reply() == b"*1\r\n$9\r\nsomevalue\r\n"
+            assert pusher.read_reply() == b":1\r\n"
+            assert blocked.read_reply() == b"$7\r\nelement\r\n"
+            pusher.command("DEL", "dst")
+    finally:
+        for c in (blocked, watcher, pusher):
+            c.close()
