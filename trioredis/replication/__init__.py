@@ -61,30 +61,74 @@ class ServerReplication(Replication):
         """Start a full sync: ``+FULLRESYNC <replid> <offset>``, then the snapshot, then the
         stream from that offset.
 
-        The snapshot is written by a fork()ed child from its copy-on-write view of the moment
-        of the fork, so the server keeps answering clients; everything fed meanwhile is held in
-        the replica's buffer and sent right after the snapshot. Without a running Trio server
-        (unit tests) the snapshot is serialised in-process instead.
+        With ``repl-diskless-sync`` and a ``repl-diskless-sync-delay``, a replica that can
+        take it waits (state ``wait_bgsave``, kept alive with newlines) so that replicas
+        arriving together share one snapshot: the cron starts it when the oldest has waited
+        the delay or ``repl-diskless-sync-max-replicas`` are waiting, as Redis's
+        replicationStartPendingFork. The snapshot is written by a fork()ed child from its
+        copy-on-write view, so the server keeps answering clients; everything fed meanwhile is
+        held in each replica's buffer and sent right after the snapshot. Without a running
+        Trio server (unit tests) the snapshot is serialised in-process instead.
         """
+        srv = self.server
+        info = self.attach(c)
+        info.with_header = with_header
+        self.ensure_backlog()
+        self.sync_full += 1
+        srv.log.notice(f"Replica {info.ip}:{info.port} asks for synchronization")
+        cfg = srv.config
+        runner = srv.runner
+        if (cfg["repl-diskless-sync"] and cfg["repl-diskless-sync-delay"] > 0
+                and "eof" in info.capa and runner is not None and runner.nursery is not None
+                and hasattr(os, "fork")):
+            info.state = REPLICA_WAIT_BGSAVE
+            info.wait_since = time.monotonic()
+            if info not in self.waiting_sync:
+                self.waiting_sync.append(info)
+            srv.log.notice("Delay next BGSAVE for diskless SYNC")
+            return _Raw(b"")
+        return _Raw(self.start_sync([info], caller=c))
+
+    def start_pending_sync(self) -> None:
+        """Cron: start the snapshot for the replicas waiting for a diskless sync when the
+        oldest has waited ``repl-diskless-sync-delay`` seconds or enough of them wait."""
+        waiting = self.waiting_sync
+        if not waiting:
+            return
+        cfg = self.server.config
+        oldest = min(r.wait_since for r in waiting)
+        most = cfg["repl-diskless-sync-max-replicas"]
+        if (time.monotonic() - oldest >= cfg["repl-diskless-sync-delay"]
+                or (most and len(waiting) >= most)):
+            infos = [r for r in waiting if not r.client.killed]
+            waiting.clear()
+            if infos:
+                self.start_sync(infos)
+
+    def start_sync(self, infos: list, caller=None) -> bytes:
+        """Send ``+FULLRESYNC`` to ``infos`` and start one snapshot for all of them. Returns
+        the bytes to answer ``caller`` with (its PSYNC reply); the others get them pushed."""
         from ..persistence import rdb
 
         srv = self.server
-        self.send_now()  # bytes before the snapshot's offset must not reach this replica
-        info = self.attach(c)
-        self.ensure_backlog()
-        self.seldb = -1  # a SELECT must open the stream this replica receives
-        self.sync_full += 1
-        srv.log.notice(f"Replica {info.ip}:{info.port} asks for synchronization")
-        head = b""
-        if with_header:
-            head = b"+FULLRESYNC %s %d\r\n" % (srv.replid.encode(), srv.master_repl_offset)
-        info.ack_offset = 0
+        self.send_now()  # bytes before the snapshot's offset must not reach these replicas
+        self.seldb = -1  # a SELECT must open the stream they receive
+        head = b"+FULLRESYNC %s %d\r\n" % (srv.replid.encode(), srv.master_repl_offset)
         runner = srv.runner
         if runner is None or runner.nursery is None or not hasattr(os, "fork"):
             payload = rdb.dump_bytes(srv)
-            self.make_online(info)
-            return _Raw(head + b"$%d\r\n" % len(payload) + payload)
-        path = os.path.join(srv.config["dir"], f"temp-repl-{os.getpid()}-{c.id}.rdb")
+            out = b""
+            for info in infos:
+                info.ack_offset = 0
+                data = (head if info.with_header else b"") + b"$%d\r\n" % len(payload) + payload
+                if info.client is caller:
+                    out = data
+                else:
+                    info.client.push_raw(data)
+                self.make_online(info)
+            return out
+        c0 = infos[0].client
+        path = os.path.join(srv.config["dir"], f"temp-repl-{os.getpid()}-{c0.id}.rdb")
         pid = os.fork()
         if pid == 0:  # the child: write the snapshot, leave without touching Trio
             code = 1
@@ -97,43 +141,55 @@ class ServerReplication(Replication):
                 code = 0
             finally:
                 os._exit(code)
-        info.state = REPLICA_WAIT_BGSAVE
-        info.buffer = []
-        self.replicas.append(info)  # receives the stream into its buffer from now on
-        srv.log.notice(
-            f"Starting BGSAVE for SYNC with target: disk; background RDB transfer started by "
-            f"pid {pid} for replica {info.ip}:{info.port}"
-        )
-        runner.spawn(self._send_snapshot, info, pid, path)
-        return _Raw(head)
+        out = b""
+        for info in infos:
+            info.ack_offset = 0
+            info.state = REPLICA_WAIT_BGSAVE
+            info.buffer = []
+            if info not in self.replicas:
+                self.replicas.append(info)  # receives the stream into its buffer from now on
+            data = head if info.with_header else b""
+            if info.client is caller:
+                out = data
+            elif data:
+                info.client.push_raw(data)
+            srv.log.notice(
+                f"Starting BGSAVE for SYNC with target: disk; background RDB transfer started "
+                f"by pid {pid} for replica {info.ip}:{info.port}"
+            )
+        runner.spawn(self._send_snapshot, infos, pid, path)
+        return out
 
-    async def _send_snapshot(self, info: ReplicaInfo, pid: int, path: str) -> None:
+    async def _send_snapshot(self, infos: list, pid: int, path: str) -> None:
         srv = self.server
         try:
             while True:
                 done, status = os.waitpid(pid, os.WNOHANG)
                 if done:
                     break
-                if info.client.killed or info not in self.replicas:
+                if all(i.client.killed or i not in self.replicas for i in infos):
                     os.kill(pid, 9)
                     os.waitpid(pid, 0)
                     return
                 await trio.sleep(0.005)
             if os.waitstatus_to_exitcode(status) != 0:
                 srv.log.warning("Background transfer error: the snapshot child failed")
-                if info.client.conn is not None:
-                    info.client.conn.kill()
+                for info in infos:
+                    if info.client.conn is not None:
+                        info.client.conn.kill()
                 return
             with open(path, "rb") as f:
                 payload = f.read()
-            held, info.buffer = info.buffer or [], None
-            conn = info.client.conn
-            if conn is None or info not in self.replicas:
-                return
-            # The snapshot and what was held back go out in order, not counted against the
-            # replica's output buffer limit (Redis sends the RDB from the file too).
-            conn.push_unlimited(b"$%d\r\n" % len(payload) + payload + b"".join(held))
-            self.make_online(info)
+            bulk = b"$%d\r\n" % len(payload) + payload
+            for info in infos:
+                held, info.buffer = info.buffer or [], None
+                conn = info.client.conn
+                if conn is None or info not in self.replicas:
+                    continue
+                # The snapshot and what was held back go out in order, not counted against the
+                # replica's output buffer limit (Redis sends the RDB from the file too).
+                conn.push_unlimited(bulk + b"".join(held))
+                self.make_online(info)
         finally:
             try:
                 os.unlink(path)

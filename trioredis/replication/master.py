@@ -27,7 +27,8 @@ REPLICA_ONLINE = "online"
 class ReplicaInfo:
     """What the master knows about one attached replica."""
 
-    __slots__ = ("client", "ip", "port", "state", "ack_offset", "ack_time", "capa", "buffer")
+    __slots__ = ("client", "ip", "port", "state", "ack_offset", "ack_time", "capa", "buffer",
+                 "with_header", "wait_since")
 
     def __init__(self, client: Client):
         self.client = client
@@ -38,6 +39,8 @@ class ReplicaInfo:
         self.ack_time = time.time()
         self.capa: set[str] = set()
         self.buffer: list[bytes] | None = None  # stream bytes held back during a full sync
+        self.with_header = True  # PSYNC (+FULLRESYNC first) rather than the old SYNC
+        self.wait_since = 0.0  # when it started waiting for a delayed diskless sync
 
 
 def new_replid() -> str:
@@ -54,6 +57,8 @@ class Replication:
         self.by_client: dict[int, ReplicaInfo] = {}
         self.seldb = -1  # db of the last SELECT in the stream
         self.waiting: list = []  # Blocks of clients in WAIT
+        self.waiting_sync: list[ReplicaInfo] = []  # replicas waiting for a delayed full sync
+        self.last_keepalive = time.monotonic()
         self.pending: list[bytes] = []  # stream bytes of this turn, not yet sent (feed_raw)
         self.getack_pending = False
         self.last_ping = time.monotonic()
@@ -66,6 +71,9 @@ class Replication:
         self.sync_partial_err = 0
         # (replid, offset, db) read from the RDB at startup on a replica: its cached master
         self.restored_master: tuple[str, int, int] | None = None
+
+    def start_pending_sync(self) -> None:  # the server side (fork, snapshot) overrides it
+        pass
 
     def reset_stats(self) -> None:
         """CONFIG RESETSTAT clears the sync counters too."""
@@ -166,6 +174,8 @@ class Replication:
         info = self.by_client.pop(c.id, None)
         if info is None:
             return
+        if info in self.waiting_sync:
+            self.waiting_sync.remove(info)
         if info in self.replicas:
             self.replicas.remove(info)
             self.server.log.notice(f"Connection with replica {info.ip}:{info.port} lost.")
@@ -245,6 +255,15 @@ class Replication:
             srv.replid2 = "0" * 40
             srv.second_repl_offset = -1
             srv.replid = new_replid()
+        if self.waiting_sync or any(r.state != REPLICA_ONLINE for r in self.replicas):
+            self.start_pending_sync()
+            if now - self.last_keepalive >= 1:
+                # Replicas waiting for their snapshot get a newline a second (Redis's
+                # replicationCron), which keeps their handshake / transfer timeout at bay.
+                self.last_keepalive = now
+                for r in [*self.waiting_sync, *self.replicas]:
+                    if r.state != REPLICA_ONLINE:
+                        r.client.push_raw(b"\n")
         if self.getack_pending:
             self.getack_pending = False
             self.request_acks()

@@ -28,15 +28,30 @@ class LinkError(Exception):
     """The master refused or broke the handshake; retry after a pause."""
 
 
+class LinkTimeout(LinkError):
+    """Nothing came from the master for repl-timeout seconds (Redis's replicationCron
+    checks); the message is Redis's log line."""
+
+
 class _Reader:
-    """Buffered reads of lines and exact byte counts from a Trio stream."""
+    """Buffered reads of lines and exact byte counts from a Trio stream; each read waits at
+    most ``timeout`` seconds (None: forever), then raises LinkTimeout(``timeout_msg``)."""
 
     def __init__(self, stream: trio.abc.Stream):
         self.stream = stream
         self.buf = bytearray()
+        self.timeout: float | None = None
+        self.timeout_msg = ""
 
     async def _fill(self) -> None:
-        data = await self.stream.receive_some(65536)
+        if self.timeout is None:
+            data = await self.stream.receive_some(65536)
+        else:
+            data = None
+            with trio.move_on_after(self.timeout):
+                data = await self.stream.receive_some(65536)
+            if data is None:
+                raise LinkTimeout(self.timeout_msg)
         if not data:
             raise LinkError("connection closed by master")
         self.buf += data
@@ -164,7 +179,9 @@ class MasterLink:
                     # that meets a cancellation (shutdown as the master goes away) must not
                     # escape: except* handles the errors and lets the Cancelled go on
                     reason = _reason(e)
-                    if self.state == "connected":
+                    if _single(e).__class__ is LinkTimeout:
+                        log.warning(reason)
+                    elif self.state == "connected":
                         log.notice(f"Connection with master lost: {reason}")
                     else:
                         log.warning(f"Error condition on socket for SYNC: {reason}")
@@ -201,42 +218,45 @@ class MasterLink:
         reader = _Reader(self.stream)
         self.state = "handshake"
         log.notice("MASTER <-> REPLICA sync started")
-        with trio.fail_after(srv.config["repl-timeout"]):
-            await self._send(_command("PING"))
-            reply = await reader.line()
-            if reply.startswith(b"-") and not reply.startswith(b"-NOAUTH"):
-                raise LinkError(f"Error reply to PING from master: '{reply.decode(errors='replace')}'")
-            if srv.config["masterauth"]:
-                args = ["AUTH"]
-                if srv.config["masteruser"]:
-                    args.append(srv.config["masteruser"])
-                args.append(srv.config["masterauth"])
-                await self._send(_command(*args))
-                reply = await reader.line()
-                if reply.startswith(b"-"):
-                    raise LinkError(f"Unable to AUTH to MASTER: {reply.decode(errors='replace')}")
-            port = srv.config["replica-announce-port"] or srv.config["port"]
-            await self._send(_command("REPLCONF", "listening-port", port))
+        # Each read may wait repl-timeout seconds; the master's newlines while it prepares
+        # the snapshot count as I/O (Redis's repl_transfer_lastio).
+        reader.timeout = srv.config["repl-timeout"]
+        reader.timeout_msg = "Timeout connecting to the MASTER..."
+        await self._send(_command("PING"))
+        reply = await reader.line()
+        if reply.startswith(b"-") and not reply.startswith(b"-NOAUTH"):
+            raise LinkError(f"Error reply to PING from master: '{reply.decode(errors='replace')}'")
+        if srv.config["masterauth"]:
+            args = ["AUTH"]
+            if srv.config["masteruser"]:
+                args.append(srv.config["masteruser"])
+            args.append(srv.config["masterauth"])
+            await self._send(_command(*args))
             reply = await reader.line()
             if reply.startswith(b"-"):
-                log.notice(f"(Non critical) Master does not understand REPLCONF listening-port: {reply.decode(errors='replace')}")
-            if srv.config["replica-announce-ip"]:
-                await self._send(_command("REPLCONF", "ip-address", srv.config["replica-announce-ip"]))
-                await reader.line()
-            await self._send(_command("REPLCONF", "capa", "eof", "capa", "psync2"))
+                raise LinkError(f"Unable to AUTH to MASTER: {reply.decode(errors='replace')}")
+        port = srv.config["replica-announce-port"] or srv.config["port"]
+        await self._send(_command("REPLCONF", "listening-port", port))
+        reply = await reader.line()
+        if reply.startswith(b"-"):
+            log.notice(f"(Non critical) Master does not understand REPLCONF listening-port: {reply.decode(errors='replace')}")
+        if srv.config["replica-announce-ip"]:
+            await self._send(_command("REPLCONF", "ip-address", srv.config["replica-announce-ip"]))
+            await reader.line()
+        await self._send(_command("REPLCONF", "capa", "eof", "capa", "psync2"))
+        reply = await reader.line()
+        if reply.startswith(b"-"):
+            log.notice(f"(Non critical) Master does not understand REPLCONF capa: {reply.decode(errors='replace')}")
+        if self.replid and self.offset >= 0:
+            await self._send(_command("PSYNC", self.replid, self.offset + 1))
+            log.notice(f"Trying a partial resynchronization (request {self.replid}:{self.offset + 1}).")
+        else:
+            await self._send(_command("PSYNC", "?", -1))
+            log.notice("Partial resynchronization not possible (no cached master)")
+        while True:
             reply = await reader.line()
-            if reply.startswith(b"-"):
-                log.notice(f"(Non critical) Master does not understand REPLCONF capa: {reply.decode(errors='replace')}")
-            if self.replid and self.offset >= 0:
-                await self._send(_command("PSYNC", self.replid, self.offset + 1))
-                log.notice(f"Trying a partial resynchronization (request {self.replid}:{self.offset + 1}).")
-            else:
-                await self._send(_command("PSYNC", "?", -1))
-                log.notice("Partial resynchronization not possible (no cached master)")
-            while True:
-                reply = await reader.line()
-                if reply:  # bare newlines are keepalives while the master prepares
-                    break
+            if reply:  # bare newlines are keepalives while the master prepares
+                break
         if reply.startswith(b"+FULLRESYNC"):
             parts = reply.split()
             replid, offset = parts[1].decode(), int(parts[2])
@@ -270,6 +290,9 @@ class MasterLink:
         srv = self.server
         self.state = "sync"
         self.sync_started = time.time()
+        reader.timeout_msg = (
+            "Timeout receiving bulk data from MASTER... If the problem persists try to set "
+            "the 'repl-timeout' parameter in redis.conf to a larger value.")
         while True:
             header = await reader.line()
             if header:
@@ -334,7 +357,11 @@ class MasterLink:
             if pending:
                 data, pending = pending, b""
             else:
-                data = await self.stream.receive_some(65536)
+                data = None
+                with trio.move_on_after(srv.config["repl-timeout"]):
+                    data = await self.stream.receive_some(65536)
+                if data is None:
+                    raise LinkTimeout("MASTER timeout: no data nor PING received...")
                 if not data:
                     raise LinkError("connection closed by master")
             self.last_io = time.time()
@@ -364,6 +391,12 @@ class MasterLink:
             for ack in acks:
                 await self._send(ack)
             await trio.lowlevel.checkpoint()
+
+
+def _single(e: BaseException) -> BaseException:
+    while isinstance(e, BaseExceptionGroup) and len(e.exceptions) == 1:
+        e = e.exceptions[0]
+    return e
 
 
 def _reason(e: BaseException) -> str:
