@@ -175,7 +175,7 @@ class Client:
         self.update_guard()
 
 
-def _malloc_size(n: int) -> int:
+def malloc_size(n: int) -> int:
     """jemalloc's size class for an allocation of ``n`` bytes (four classes per doubling)."""
     if n <= 16:
         return 16
@@ -210,7 +210,7 @@ class QueryBuffer:
 
     def _grow(self, need: int) -> None:
         if self.alloc < need:
-            self.alloc = _malloc_size(need + self.SDS_OVERHEAD) - self.SDS_OVERHEAD
+            self.alloc = malloc_size(need + self.SDS_OVERHEAD) - self.SDS_OVERHEAD
 
     def read(self, held: int, n: int) -> None:
         """``n`` bytes were read while the parser held ``held`` of an incomplete request."""
@@ -243,3 +243,55 @@ class QueryBuffer:
             elif self.alloc > self.RESIZE_THRESHOLD and self.alloc // 2 > self.peak:
                 self.alloc = max(self.used, self.peak, self.bulk)
         self.peak = max(self.used, self.bulk)
+
+
+class ReplyBuffer:
+    """Redis 7.0's reply buffer of a client, for CLIENT LIST ``rbs``/``rbp``.
+
+    trioredis queues replies as bytes, so this only keeps the size Redis's buffer would have:
+    its peak use (the replies of one write, up to the size) and clientsCronResizeOutputBuffer
+    applied for each 100 ms cron tick when looked at: shrink to the peak (at least 1 KB) when
+    the peak is under half the size, double (up to 16 KB) when the peak filled it, and reset
+    the peak every ``reply_buffer_peak_reset_time`` ms (DEBUG REPLYBUFFER changes it).
+    """
+
+    MIN = 1024  # PROTO_REPLY_MIN_BYTES
+    CHUNK = 16 * 1024  # PROTO_REPLY_CHUNK_BYTES
+    TICK_MS = 100
+    PEAK_RESET_MS = 5000
+
+    __slots__ = ("size", "peak", "peak_reset_ms", "tick_ms")
+
+    def __init__(self, now_ms: int):
+        self.size = self.peak = self.CHUNK
+        self.peak_reset_ms = 0  # as Redis: the first cron pass resets the peak
+        self.tick_ms = now_ms
+
+    def wrote(self, n: int) -> None:
+        """One write of ``n`` bytes of replies went through the buffer."""
+        if n > self.peak:
+            self.peak = min(n, self.size)
+
+    def stats(self, server, now_ms: int) -> tuple[int, int]:
+        """(rbs, rbp) after the cron ticks due since the last look (at most a minute's)."""
+        ticks = (now_ms - self.tick_ms) // self.TICK_MS
+        if ticks > 0:
+            self.tick_ms += ticks * self.TICK_MS
+            resizing = getattr(server, "reply_buffer_resizing_enabled", True)
+            reset = getattr(server, "reply_buffer_peak_reset_time", self.PEAK_RESET_MS)
+            t = self.tick_ms - min(ticks, 600) * self.TICK_MS
+            for _ in range(min(ticks, 600)):
+                t += self.TICK_MS
+                if resizing:
+                    self._resize()
+                if reset >= 0 and t - self.peak_reset_ms >= reset:
+                    self.peak = 0
+                    self.peak_reset_ms = t
+        return self.size, self.peak
+
+    def _resize(self) -> None:
+        shrink, expand = self.size // 2, self.size * 2
+        if shrink >= self.MIN and self.peak < shrink:
+            self.size = max(self.MIN, self.peak + 1)
+        elif expand < self.CHUNK * 2 and self.peak == self.size:
+            self.size = min(self.CHUNK, expand)

@@ -17,7 +17,7 @@ import trio
 from trio.lowlevel import checkpoint, wait_readable, wait_writable
 
 from .blocking import Block
-from .client import QueryBuffer
+from .client import QueryBuffer, ReplyBuffer
 from .protocol.encoder import error_line
 from .protocol.parser import RequestParser
 
@@ -73,6 +73,7 @@ class Connection:
         self.soft_since = 0.0
         self.closed = False
         self.qbuf = QueryBuffer()  # Redis's query-buffer accounting, for CLIENT LIST
+        self.rbuf = ReplyBuffer(server.now_ms())  # and its reply buffer's (rbs, rbp)
         self.argv: list | None = None  # the request being run (CLIENT LIST argv-mem)
         client.conn = self
 
@@ -192,10 +193,11 @@ class Connection:
         argv = self.argv
         argv_mem = sum(map(len, argv)) if argv else 0
         pending = sum(map(len, self.outq))
-        obl = min(pending, REPLY_CHUNK)
+        rbs, rbp = self.rbuf.stats(self.server, now_ms)
+        obl = min(pending, rbs)
         rest = pending - obl
         return (qbuf, qfree, argv_mem, len(argv) if argv else 0, obl, -(-rest // REPLY_CHUNK),
-                rest, REPLY_CHUNK, REPLY_CHUNK)
+                rest, rbs, rbp)
 
     def kill(self) -> None:
         """Close this connection as soon as possible (CLIENT KILL, buffer limits)."""
@@ -310,6 +312,7 @@ class Connection:
         queued). OSError other than a full socket propagates."""
         outq = self.outq
         data = b"".join(outq) if len(outq) > 1 else outq[0]
+        self.rbuf.wrote(len(data))
         try:
             sent = self.sock.send(data)
         except BlockingIOError:

@@ -183,9 +183,9 @@ def _clients(s) -> list[str]:
         if c.is_replica:
             replicas += 1
         blk = c.blocked
-        if blk is not None and blk.timeout_reply is not HOLD:  # paused clients are not counted
+        if blk is not None:  # CLIENT PAUSE holds count too (Redis 7.0's BLOCKED_POSTPONE)
             blocked += 1
-            if blk.timeout:
+            if blk.timeout and blk.timeout_reply is not HOLD:
                 in_timeout += 1
     tracking = sum(1 for c in clients if c.tracking)
     return [

@@ -7,6 +7,7 @@ CLIENT TRACKING and its companions drive :mod:`trioredis.tracking`.
 
 from __future__ import annotations
 
+from ..client import malloc_size
 from ..errors import SYNTAX, CommandError
 from ..protocol.replies import OK, SetReply, Verbatim
 from ..tracking import tracking_of
@@ -162,21 +163,22 @@ def _flags(c) -> bytes:
 
 
 # Redis's fixed per-client costs in tot-mem: the client struct, a pointer per argument, a
-# list node per pattern and a dict entry per channel.
-CLIENT_STRUCT = 1024
+# multiCmd per queued command, a list node + watchedKey per WATCHed key, a list node per
+# pattern and a dict entry per channel (Redis 7.0.15's getClientMemoryUsage, measured).
+CLIENT_STRUCT = 768
 POINTER = 8
+MULTI_CMD = 24
+WATCHED_KEY = 56
 LIST_NODE = 24
 DICT_ENTRY = 24
-MULTI_CMD = 24  # one queued command's multiCmd
-WATCHED_KEY = 48  # listNode + watchedKey per WATCHed key
 
 
 def multi_mem(c) -> int:
-    """Redis's multiStateMemOverhead: queued arguments, their slots, the watched keys."""
+    """CLIENT LIST multi-mem: the queued commands' arguments and their pointers."""
     mem = 0
     for _cmd, argv in c.multi_queue:
-        mem += sum(map(len, argv)) + POINTER * len(argv) + MULTI_CMD
-    return mem + WATCHED_KEY * len(c.watched)
+        mem += sum(map(len, argv)) + POINTER * len(argv)
+    return mem
 
 
 _NO_BUFFERS = (0, 0, 0, 0, 0, 0, 0, 0, 0)
@@ -192,8 +194,11 @@ def client_info_line(c, now_ms: int | None = None) -> bytes:
     qbuf, qfree, argv_mem, argc, obl, oll, omem, rbs, rbp = (
         conn.buffer_stats(now_ms) if conn is not None else _NO_BUFFERS)
     mmem = multi_mem(c)
-    tot = (omem + qbuf + qfree + CLIENT_STRUCT + rbs + argv_mem + POINTER * argc + mmem
-           + LIST_NODE * len(c.patterns) + DICT_ENTRY * (len(c.channels) + len(c.shard_channels)))
+    qalloc = qbuf + qfree
+    tot = (omem + (malloc_size(qalloc + 6) if qalloc else 0) + CLIENT_STRUCT + rbs
+           + argv_mem + POINTER * argc + mmem + MULTI_CMD * len(c.multi_queue)
+           + WATCHED_KEY * len(c.watched) + LIST_NODE * len(c.patterns)
+           + DICT_ENTRY * (len(c.channels) + len(c.shard_channels)))
     last = c.last_cmd
     cmd = last.name.encode() if hasattr(last, "name") else b"NULL"
     redir = c.tracking_state.redirect if c.tracking else -1
@@ -411,7 +416,7 @@ ERR_BCAST_SWITCH = (
     "then re-enabling it with a different mode."
 )
 ERR_BCAST_OPTS = "ERR OPTIN and OPTOUT are not compatible with BCAST"
-ERR_OPTIN_OPTOUT = "ERR You can't use both OPTIN and OPTOUT"
+ERR_OPTIN_OPTOUT = "ERR You can't specify both OPTIN mode and OPTOUT mode"
 ERR_OPT_SWITCH = (
     "ERR You can't switch OPTIN/OPTOUT mode before disabling tracking for this client, and "
     "then re-enabling it with a different mode."

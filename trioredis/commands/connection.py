@@ -266,7 +266,7 @@ class ClientPause:
         if srv.now_ms() >= self.end_ms:
             self.unpause()
             return None
-        if not self.all and not _pausable_write(c, cmd):
+        if not self.all and not _pausable_write(c, cmd, argv):
             return None
         blk = Block(c, cmd, argv, [], 0, HOLD)
         self.held.append(blk)
@@ -315,13 +315,55 @@ class ClientPause:
             self._start_timer()
 
 
-def _pausable_write(c, cmd) -> bool:
-    """What CLIENT PAUSE WRITE holds: writes, may-replicate commands, EXEC of such."""
+# Redis 7.0's MAY_REPLICATE commands: not writes, but they can add to the replication stream.
+_MAY_REPLICATE = frozenset({"publish", "spublish", "pfcount", "eval", "evalsha", "fcall"})
+_SCRIPTS = frozenset({"eval", "evalsha", "fcall"})
+
+
+def _pausable_write(c, cmd, argv) -> bool:
+    """What CLIENT PAUSE WRITE holds: writes, may-replicate commands (a script as its shebang
+    or function flags say), EXEC of such (processCommand's getCommandFlags)."""
+    if cmd.name == "exec":
+        return any(_pausable_one(c, q, a) for q, a in c.multi_queue)
+    return _pausable_one(c, cmd, argv)
+
+
+def _pausable_one(c, cmd, argv) -> bool:
     if cmd.write or (cmd.may_replicate and cmd.name != "ping"):
         return True
-    if cmd.name == "exec":
-        return any(q.write or q.may_replicate for q, _ in c.multi_queue)
-    return False
+    name = cmd.name
+    if name not in _MAY_REPLICATE:
+        return False
+    if name in _SCRIPTS:
+        flags = _script_flags(c.server, name, argv)
+        if flags is not None:  # declared flags: a write unless no-writes
+            return "no-writes" not in flags
+    return True
+
+
+def _script_flags(srv, name: str, argv):
+    """A script's declared flags (evalGetCommandFlags / fcallGetCommandFlags), or None when
+    it declares none or is unknown (then it may replicate)."""
+    eng = getattr(srv, "scripting", None)
+    if eng is None or len(argv) < 2:
+        return None
+    try:
+        if name == "fcall":
+            libs = eng.functions
+            fn = libs.functions.get(argv[1].decode("utf-8", "surrogateescape")) if libs else None
+            return fn.flags if fn is not None else None
+        if name == "evalsha":
+            script = eng.scripts.get(argv[1].lower().decode("latin-1"))
+            return script.flags if script is not None else None
+        from ..scripting.engine import parse_shebang
+        from ..scripting.runtime import sha1hex
+
+        script = eng.scripts.get(sha1hex(argv[1]))
+        if script is not None:
+            return script.flags
+        return parse_shebang(argv[1])[0]
+    except Exception:  # a bad shebang: the script's own run reports it
+        return None
 
 
 def pause_state(server) -> ClientPause:
