@@ -154,3 +154,112 @@ def test_blocking_commands_are_denied_or_do_not_block(srv, c):
 def test_random_seeded_like_redis(srv, c):
     a = ev(srv, c, "math.randomseed(10); return tostring(math.random())", 0)
     assert a == b"0.87885112309775"  # real Redis 7.0.15's value
+
+
+@pytest.mark.parametrize("script", [
+    "redis = function() return 1 end",
+    "_G = {}",
+    "redis.call = function() return 1 end",
+    "setmetatable(_G, {})",
+    "local g = getmetatable(_G) g.__index = {}",
+    "rawset(_G, 'x', 1)",
+    "KEYS = {}",
+    "loadstring('redis = 1')()",
+    "local s = 'redis = 1' load(function() local r = s s = nil return r end)()",
+])
+def test_globals_stay_read_only(srv, c, script):
+    assert "Attempt to modify a readonly table" in ev(srv, c, script, 0).message
+    assert ev(srv, c, "return redis.call('ping')", 0) == Raw(b"+PONG\r\n")
+
+
+def test_globals_are_redis_s(srv, c):
+    names = ev(srv, c, "local t = {} for k in pairs(_G) do t[#t+1] = k end "
+               "table.sort(t) return table.concat(t, ' ')", 0)
+    # real Redis 7.0.15's list: no getfenv/setfenv/newproxy
+    assert names == (b"ARGV KEYS _G _VERSION __redis__err__handler assert bit cjson cmsgpack "
+                     b"collectgarbage coroutine error gcinfo getmetatable ipairs load loadstring "
+                     b"math next pairs pcall rawequal rawget rawset redis select setmetatable "
+                     b"string struct table tonumber tostring type unpack xpcall")
+    assert ev(srv, c, "return {type(redis.call), type(redis.pcall), type(cjson.encode), "
+              "type(bit.band), type(redis), type(cjson.null)}", 0) == Raw(
+        b"*6\r\n$8\r\nfunction\r\n$8\r\nfunction\r\n$8\r\nfunction\r\n$8\r\nfunction\r\n"
+        b"$5\r\ntable\r\n$8\r\nuserdata\r\n")
+    r = ev(srv, c, "return type()", 0)
+    assert r.message.startswith("ERR user_script:1: bad argument #1 to 'type' (value expected)")
+
+
+def test_tail_calls_keep_the_script_line(srv, c):
+    r = ev(srv, c, "\n\nreturn pairs(1)", 0)
+    assert r.message.startswith("ERR user_script:3: bad argument #1 to 'pairs' (table expected")
+    assert r.message.endswith("on @user_script:3.")
+    assert ev(srv, c, "local function f(n) if n == 0 then return 'done' end return f(n - 1) end "
+              "return f(500)", 0) == b"done"
+
+
+def test_call_with_thousands_of_arguments(srv, c):
+    assert ev(srv, c, "local a = {} for i=1,7999 do a[i] = 1 end "
+              "return redis.call('lpush', 'l', unpack(a))", 0) == 7999
+    r = ev(srv, c, "local a = {} for i=1,5000 do a[i] = 'x' end a[4500] = {} "
+           "return redis.pcall('lpush', 'l', unpack(a))", 0)
+    assert r.message.startswith("ERR Lua redis lib command arguments must be strings or integers")
+    assert ev(srv, c, "return redis.call('llen', 'l')", 0) == 7999
+
+
+def test_commands_that_act_differently_in_scripts(srv, c):
+    assert ev(srv, c, "return redis.pcall('xread','BLOCK',0,'STREAMS','s','$')", 1, "s") == \
+        ErrorReply("ERR xread command is not allowed with BLOCK option from scripts")
+    assert ev(srv, c, "return redis.pcall('XREADGROUP','GROUP','g','c','BLOCK',0,'STREAMS','s',"
+              "'>')", 1, "s") == ErrorReply(
+        "ERR XREADGROUP command is not allowed with BLOCK option from scripts")
+    run(srv, c, "sadd", "myset", "c", "b", "a")
+    assert ev(srv, c, "return redis.call('sort', KEYS[1], 'by', '_')", 1, "myset") == Raw(
+        b"*3\r\n$1\r\na\r\n$1\r\nb\r\n$1\r\nc\r\n")
+
+
+def test_error_reply_codes(srv, c):
+    assert ev(srv, c, "return redis.error_reply('MY_CODE custom msg')", 0) == ErrorReply(
+        "MY_CODE custom msg")
+    assert ev(srv, c, "return redis.error_reply('nospace')", 0) == ErrorReply("ERR nospace")
+    assert ev(srv, c, "return redis.error_reply('')", 0) == ErrorReply("ERR ")
+    assert ev(srv, c, "#!lua flags=\nreturn 1", 0) == 1
+
+
+def test_not_enough_good_replicas(srv, c):
+    run(srv, c, "set", "x", "v")
+    run(srv, c, "config", "set", "min-replicas-to-write", "1")
+    assert ev(srv, c, "#!lua flags=no-writes\nreturn redis.call('get','x')", 0) == b"v"
+    assert ev(srv, c, "return redis.call('get','x')", 0) == b"v"
+    assert ev(srv, c, "#!lua\nreturn redis.call('get','x')", 0) == ErrorReply(
+        "NOREPLICAS Not enough good replicas to write.")
+    r = ev(srv, c, "return redis.call('set','x','1')", 0)
+    assert r.message.startswith("NOREPLICAS Not enough good replicas to write. script: ")
+
+
+def test_refusals_inside_scripts_are_counted_once(srv, c):
+    run(srv, c, "config", "resetstat")
+    r = run(srv, c, "eval_ro", "return redis.call('set','x','y')", 1, "x")
+    assert r.message.startswith("ERR Write commands are not allowed from read-only scripts.")
+    assert srv.stat_total_error_replies == 1
+    info = run(srv, c, "info", "commandstats")
+    info = info.decode() if isinstance(info, bytes) else str(info)
+    assert "cmdstat_set:calls=0,usec=0,usec_per_call=0.00,rejected_calls=1,failed_calls=0" in info
+    assert "cmdstat_eval_ro:calls=1," in info and "rejected_calls=0,failed_calls=1" in info
+    run(srv, c, "config", "resetstat")
+    assert ev(srv, c, "return redis.pcall('select', 99)", 0) == ErrorReply(
+        "ERR DB index is out of range")
+    assert srv.stat_total_error_replies == 1
+
+
+def test_out_of_memory_scripts(srv, c):
+    run(srv, c, "set", "x", "123")
+    run(srv, c, "config", "set", "maxmemory", "1")
+    try:
+        r = ev(srv, c, "redis.call('set','x',1) return 1", 1, "x")
+        assert r.message.startswith("OOM command not allowed when used memory > 'maxmemory'.")
+        assert ev(srv, c, "return redis.call('get','x')", 1, "x") == b"123"
+        assert ev(srv, c, "#!lua flags=\nreturn 1", 0) == ErrorReply(
+            "OOM command not allowed when used memory > 'maxmemory'.")
+        assert ev(srv, c, "#!lua flags=allow-oom\nredis.call('set','x',1) return 1", 1, "x") == 1
+        assert ev(srv, c, "#!lua flags=no-writes\nredis.call('get','x') return 1", 0) == 1
+    finally:
+        run(srv, c, "config", "set", "maxmemory", "0")

@@ -39,8 +39,62 @@ def _whole(parser: RequestParser) -> bool:
     )
 
 
+def _listeners(runner) -> list:
+    socks = list(runner.listeners)
+    if runner.unix_listener is not None:
+        socks.append(runner.unix_listener)
+    return [s for s in socks if s.fileno() >= 0]
+
+
+def _accept(runner, lsock) -> None:
+    """Accept the connections waiting on ``lsock`` as the accept loop would, so that clients
+    that connect during a busy script are answered (``-BUSY``) instead of waiting in the
+    backlog; their tasks start when the loop runs again."""
+    from ..connection import Connection
+    from ..server import fmt_addr
+
+    srv = runner.server
+    while True:
+        try:
+            sock, addr = lsock.accept()
+        except (BlockingIOError, InterruptedError):
+            return
+        except OSError:
+            return  # out of descriptors...: the accept loop logs and retries later
+        sock.setblocking(False)
+        if sock.family != socket.AF_UNIX:
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        if len(srv.clients) >= srv.config["maxclients"]:
+            srv.stat_rejected_conn += 1
+            try:
+                sock.send(b"-ERR max number of clients reached\r\n")
+            except OSError:
+                pass
+            sock.close()
+            continue
+        if sock.family == socket.AF_UNIX:
+            peer = local = f"{lsock.getsockname()}:0"
+        else:
+            peer = fmt_addr(addr)
+            local = fmt_addr(sock.getsockname())
+        client = srv.new_client(peer, local, sock.fileno())
+        conn = Connection(srv, sock, client, runner.log)
+        runner.connections.add(conn)  # _run_connection adds it again when it starts
+        runner.conns.start_soon(runner._run_connection, conn)
+
+
 def process(runner) -> None:
     srv = runner.server
+    if runner.conns is not None:
+        listeners = _listeners(runner)
+        if listeners:
+            poller = select.poll()
+            for s in listeners:
+                poller.register(s.fileno(), select.POLLIN)
+            ready = {fd for fd, _ in poller.poll(0)}
+            for s in listeners:
+                if s.fileno() in ready:
+                    _accept(runner, s)
     conns = {}
     for conn in list(runner.connections):
         if conn.closed or conn.busy or conn.draining or conn.outq:
@@ -95,5 +149,7 @@ def _serve(srv, conn) -> None:
     if out:
         conn.out_bytes += sum(map(len, out))
         conn.send_now()
+        if conn.outq and conn.nursery is None and srv.flusher is not None:
+            srv.flusher.add(conn)  # a connection accepted meanwhile: sent when the loop runs
     if c.close_after_reply:
         conn.kill()

@@ -10,7 +10,7 @@ buffer). The Python reply becomes the Lua value Redis's RESP parser would have m
 from __future__ import annotations
 
 from ..commands import registry
-from ..errors import READONLY
+from ..errors import NOREPLICAS, READONLY
 from ..protocol.encoder import format_double
 from ..protocol.replies import NULL_ARRAY, ErrorReply, Push, Raw, SetReply, Verbatim, _NullArray
 from .resp import BigNumber, parse_raw
@@ -55,20 +55,36 @@ def lookup(argv: list):
     return cmd
 
 
+def good_replicas_ok(srv) -> bool:
+    """checkGoodReplicasStatus: min-replicas-to-write is met (or does not apply)."""
+    need = srv.config["min-replicas-to-write"]
+    return not need or srv.role != "master" or srv.good_replicas() >= need
+
+
+def _refuse(srv, cmd, text: bytes):
+    """A command refused inside a script (scriptCall's ``error:``): counted in the error
+    stats and as the command's rejected call; the script's own error reply is not counted
+    again (ERR_TAG)."""
+    srv.error_reply(text.decode("utf-8", "surrogateescape"))
+    if cmd is not None:
+        cmd.rejected_calls += 1
+    return ERR_TAG, text
+
+
 def script_call(engine, run, args: tuple):
     """The body of redis.call/pcall: (tag, value) for the sandbox (see runtime.ERR_TAG)."""
     argv, err = build_argv(args)
     if err is not None:
         return ARG_ERR_TAG, err
     cmd = lookup(argv)
+    srv = engine.server
     if cmd is None:
-        return ERR_TAG, UNKNOWN
+        return _refuse(srv, None, UNKNOWN)
     arity = cmd.arity
     if (arity > 0 and len(argv) != arity) or len(argv) < -arity:
-        return ERR_TAG, ARITY
-    srv = engine.server
+        return _refuse(srv, cmd, ARITY)
     if "noscript" in cmd.flags and not engine.disable_deny_scripts:
-        return ERR_TAG, NOSCRIPT
+        return _refuse(srv, cmd, NOSCRIPT)
     if (
         srv.role == "slave"
         and not cmd.stale
@@ -76,19 +92,26 @@ def script_call(engine, run, args: tuple):
         and srv.master_link is not None
         and not srv.master_link.is_up()
     ):
-        return ERR_TAG, STALE
+        return _refuse(srv, cmd, STALE)
+    if run.caller.acl_user is not None:  # scriptVerifyACL (trioredis/acl/)
+        denied = srv.acl.script_check(run.caller, cmd, argv)
+        if denied is not None:
+            return _refuse(srv, cmd, b"ERR " + denied.encode())
     if cmd.write:
         if run.read_only:
-            return ERR_TAG, WRITE_RO
+            return _refuse(srv, cmd, WRITE_RO)
         caller = run.caller
         if srv.role == "slave" and srv.config["replica-read-only"] and not caller.is_master:
-            return ERR_TAG, READONLY.encode()
+            return _refuse(srv, cmd, READONLY.encode())
         if srv.write_barrier is not None and not caller.is_master:
             refused = srv.write_barrier(caller, cmd)
             if refused:
-                return ERR_TAG, refused.encode()
-        if run.oom and cmd.denyoom and not run.write_dirty:
-            return ERR_TAG, OOM
+                return _refuse(srv, cmd, refused.encode())
+        if not good_replicas_ok(srv):
+            return _refuse(srv, cmd, NOREPLICAS.encode())
+    if run.oom and cmd.denyoom and not run.write_dirty and not run.caller.is_master:
+        return _refuse(srv, cmd, OOM)
+    if cmd.write:
         run.write_dirty = True
     sc = run.client
     reply = srv.call(sc, cmd, argv)

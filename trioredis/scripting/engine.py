@@ -20,8 +20,10 @@ from __future__ import annotations
 import time
 
 from ..client import Client
+from ..errors import NOREPLICAS
 from ..protocol.replies import ErrorReply, Raw
-from .caller import script_call
+from .caller import OOM as _OOM
+from .caller import good_replicas_ok, script_call
 from .runtime import ERR_TAG, HOOK_COUNT, LuaState, integer_text, sha1hex
 
 FLAG_NO_WRITES = "no-writes"
@@ -46,7 +48,13 @@ UNKILLABLE_MASTER = (
     "and cannot be killed."
 )
 KILLED = b"ERR Script killed by user with SCRIPT KILL..."
-KILLED_FUNCTION = b"ERR Script killed by user with FUNCTION KILL..."
+
+
+class ScriptClient(Client):
+    """The engine's own client, which runs the commands of scripts (Redis's CLIENT_SCRIPT):
+    commands that behave differently for scripts test ``getattr(c, "in_script", False)``."""
+
+    in_script = True
 
 
 class Script:
@@ -96,7 +104,7 @@ class ScriptEngine:
         self.register_hook = None  # set while a library loads: redis.register_function
 
     def _new_client(self) -> Client:
-        c = Client(self.server)
+        c = ScriptClient(self.server)
         c.authenticated = True
         c.deny_blocking = True
         c.update_guard()
@@ -132,7 +140,7 @@ class ScriptEngine:
     def state_of(self, run: Run) -> LuaState:
         return run.state
 
-    def prepare_error(self, c, flags, ro: bool) -> str | None:
+    def prepare_error(self, c, flags, ro: bool, oom: bool) -> str | None:
         """scriptPrepareForRun's refusals, from the script's flags."""
         srv = self.server
         stale = (
@@ -147,9 +155,10 @@ class ScriptEngine:
             return None
         if FLAG_NO_CLUSTER in flags and srv.config["cluster-enabled"]:
             return "ERR Can not run script on cluster, 'no-cluster' flag is set."
-        if FLAG_ALLOW_OOM not in flags and self.over_maxmemory():
-            return ("OOM allow-oom flag is not set on the script, can not run it when used "
-                    "memory > 'maxmemory'")
+        if oom and FLAG_ALLOW_OOM not in flags and FLAG_NO_WRITES not in flags:
+            # processCommand refuses it: a script with flags and neither allow-oom nor
+            # no-writes is a denyoom command (scriptFlagsToCmdFlags)
+            return _OOM.decode()
         if stale and FLAG_ALLOW_STALE not in flags:
             return ("MASTERDOWN Link with MASTER is down, replica-serve-stale-data is set to "
                     "'no' and 'allow-stale' flag is not set on the script.")
@@ -162,20 +171,24 @@ class ScriptEngine:
                     return refused
             if ro:
                 return "ERR Can not execute a script with write flag using *_ro command."
+            if not good_replicas_ok(srv):
+                return NOREPLICAS
         return None
 
     def over_maxmemory(self) -> bool:
+        """Redis's pre_command_oom_state: over maxmemory with nothing left to evict."""
         srv = self.server
-        limit = srv.config["maxmemory"]
-        if not limit:
+        if not srv.config["maxmemory"]:
             return False
-        fn = srv.hooks.get("used_memory")
-        return bool(fn) and fn[0]() > limit
+        from ..eviction import EVICT_FAIL, perform_evictions
+
+        return perform_evictions(srv) == EVICT_FAIL
 
     def execute(self, c, state: LuaState, func, name: str, keys: list, args: list, flags,
                 ro: bool, is_eval: bool):
         """Run ``func`` for client ``c`` and return its reply (luaCallFunction)."""
-        refused = self.prepare_error(c, flags, ro)
+        oom = not c.is_master and self.over_maxmemory()
+        refused = self.prepare_error(c, flags, ro, oom)
         if refused is not None:
             return self.server.error_reply(refused)
         srv = self.server
@@ -185,7 +198,7 @@ class ScriptEngine:
         sc.in_multi = c.in_multi
         read_only = ro or (flags is not None and FLAG_NO_WRITES in flags)
         run = Run(c, sc, name, is_eval, read_only, state)
-        run.oom = (flags is None or FLAG_ALLOW_OOM not in flags) and self.over_maxmemory()
+        run.oom = oom and (flags is None or FLAG_ALLOW_OOM not in flags)
         self.run = run
         saved_frozen = srv.frozen_ms
         if not saved_frozen:
@@ -250,8 +263,7 @@ class ScriptEngine:
         msg = _text(a)
         if msg.startswith("-"):
             msg = msg[1:]
-        if len(r) > 4 and r[4]:
-            self.server.stat_total_error_replies += 1
+        if len(r) > 4 and r[4]:  # already counted (ERR_REPLY_FLAG_NO_STATS_UPDATE)
             return ErrorReply(msg)
         return self.server.error_reply(msg)
 
@@ -264,8 +276,7 @@ class ScriptEngine:
             text += f" script: {name}, on {_text(source)}:{_text(line)}."
         if text.startswith("-"):
             text = text[1:]
-        if ignore:
-            self.server.stat_total_error_replies += 1
+        if ignore:  # the failed command counted it (ERR_REPLY_FLAG_NO_STATS_UPDATE)
             return ErrorReply(text)
         return self.server.error_reply(text)
 
@@ -425,7 +436,7 @@ def parse_shebang(body: bytes):
     flags = set()
     for p in parts[1:]:
         if p.startswith(b"flags="):
-            for f in p[6:].split(b","):
+            for f in (p[6:].split(b",") if len(p) > 6 else ()):
                 name = _text(f)
                 if name not in SCRIPT_FLAGS:
                     raise ScriptError("ERR Unexpected flag in script shebang: " + name)

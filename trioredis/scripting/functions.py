@@ -17,8 +17,8 @@ from .runtime import ERR_TAG, LuaState
 _NAME_RE = re.compile(rb"^[A-Za-z0-9_]+$")
 
 LOADER = b"""
-local G, lib_api, protect = ...
-local setmetatable, setfenv, error = setmetatable, setfenv, error
+local G, lib_api, protect, setfenv = ...
+local setmetatable, error = setmetatable, error
 local function nonexistent(_, k)
     error("Script attempted to access nonexistent global variable '" .. tostring(k) .. "'", 2)
 end
@@ -78,8 +78,9 @@ class Libraries:
                  b"\"Script attempted to access nonexistent global variable '\" .. tostring(k)"
                  b" .. \"'\", 2) end}) end")(api_redis)
         lib_api = state.table({b"redis": state.internal.protect(api_redis)})
-        loader = lua.eval(b"loadstring")(LOADER, b"=sandbox")
-        self.set_env, self.set_loading = loader(state.internal.G, lib_api, state.internal.protect)
+        loader = state.load_internal(LOADER, b"=sandbox")
+        self.set_env, self.set_loading = loader(state.internal.G, lib_api, state.internal.protect,
+                                           state.internal.setfenv)
 
     def flush(self) -> None:
         self.libraries.clear()

@@ -19,6 +19,7 @@ from lupa import lua51
 from ..protocol.encoder import format_double
 from . import libbit, libcjson, libcmsgpack, libstruct
 from .args import LuaArgError
+from .bytecode import untail
 from .runtime_types import lua_number_text
 
 REDIS_VERSION = "7.0.15"
@@ -111,6 +112,7 @@ class LuaState:
         self.mode = mode
         self.host = host
         self.rand = Rand48()
+        self.collected: list = []
         lua = self.lua = lua51.LuaRuntime(
             encoding=None,
             register_eval=False,
@@ -119,7 +121,7 @@ class LuaState:
             attribute_filter=_deny_attributes,
         )
         self.table = lua.table_from
-        loader = lua.eval("loadstring")
+        loader = self.load_internal = lua.eval("loadstring")  # before the sandbox wraps it
         chunk = loader(_SANDBOX, b"=sandbox")
         if isinstance(chunk, tuple):  # pragma: no cover - a broken sandbox.lua: (nil, error)
             raise RuntimeError(chunk[1])
@@ -150,6 +152,8 @@ class LuaState:
         return t({
             b"call": self._call,
             b"pcall": self._pcall,
+            b"collect": self._collect,
+            b"untail": untail,
             b"acl_check_cmd": _raising(host.lua_acl_check_cmd),
             b"setresp": _raising(host.lua_setresp),
             b"set_repl": _raising(host.lua_set_repl),
@@ -168,8 +172,19 @@ class LuaState:
             b"libs": libs,
         })
 
+    def _collect(self, *args):
+        """A slice of the arguments of a call with too many for one Python call (sandbox.lua);
+        the next call made with no arguments takes them."""
+        self.collected.extend(args)
+
+    def _take(self, args: tuple) -> tuple:
+        if not args and self.collected:
+            args = tuple(self.collected)
+            self.collected.clear()
+        return args
+
     def _call(self, *args):
-        tag, v = self.host.lua_call(*args)
+        tag, v = self.host.lua_call(*self._take(args))
         if tag == 0:
             return v
         if tag == OK_TAG:
@@ -177,7 +192,7 @@ class LuaState:
         raise ScriptRaise(v, tag == ERR_TAG)
 
     def _pcall(self, *args):
-        tag, v = self.host.lua_call(*args)
+        tag, v = self.host.lua_call(*self._take(args))
         if tag == 0:
             return v
         if tag == OK_TAG:

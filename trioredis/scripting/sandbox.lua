@@ -101,10 +101,6 @@ for _, name in ipairs({"io", "os", "package", "require", "module", "loadfile", "
 end
 -- Redis keeps unpack/loadstring; loadstring refuses binary chunks (precompiled bytecode).
 local loadstring = loadstring
-G.loadstring = function(s, name)
-    if type(s) == "string" and sbyte(s, 1) == 27 then return nil end
-    return loadstring(s, name)
-end
 
 -- math.random / math.randomseed: Redis's rand48, identical on every platform.
 local py_random, py_randomseed = py.random, py.randomseed
@@ -145,8 +141,27 @@ local pmt = getmetatable(py.call)
 if type(pmt) == "table" then rawset(pmt, "__metatable", false) end
 
 if mode == "eval" or mode == "function" then
-    redis.call = py.call
-    redis.pcall = py.pcall
+    -- Lua closures (lupa's Python objects cannot take Redis's ~8000 arguments: a call with
+    -- many passes them in a table).
+    -- many are handed over in slices first, then the call takes them).
+    local py_call, py_pcall, py_collect = py.call, py.pcall, py.collect
+    local MANY, SLICE = 4000, 1000
+    local function collect(n, ...)
+        local t = {...}
+        for i = 1, n, SLICE do py_collect(unpack(t, i, i + SLICE - 1 < n and i + SLICE - 1 or n)) end
+    end
+    redis.call = function(...)
+        local n = select("#", ...)
+        if n < MANY then return py_call(...) end
+        collect(n, ...)
+        return py_call()
+    end
+    redis.pcall = function(...)
+        local n = select("#", ...)
+        if n < MANY then return py_pcall(...) end
+        collect(n, ...)
+        return py_pcall()
+    end
     redis.setresp = py.setresp
     redis.set_repl = py.set_repl
     redis.acl_check_cmd = py.acl_check_cmd
@@ -162,6 +177,7 @@ redis.error_reply = function(...)
     local n = select("#", ...)
     local e = ...
     if n ~= 1 or type(e) ~= "string" then return {err = "ERR wrong number or type of arguments"} end
+    if sbyte(e, 1) ~= 45 then e = "-" .. e end  -- '-' added, so the first word is the code
     return {err = py.error_text(e)}
 end
 redis.status_reply = function(...)
@@ -185,6 +201,20 @@ end
 local json_null = newproxy()
 G.cjson.null = json_null
 internal.json_null = json_null
+
+-- The Python callables are userdata to Lua; scripts see them as the functions they stand for.
+local pyfuncs = setmetatable({}, {__mode = "k"})
+for _, t in ipairs({redis, G.cjson, G.cmsgpack, G.struct, G.bit}) do
+    for _, v in next, t do
+        if type(v) == "userdata" and v ~= json_null then pyfuncs[v] = true end
+    end
+end
+G.type = function(...)
+    if select("#", ...) == 0 then error("bad argument #1 to 'type' (value expected)", 2) end
+    local v = ...
+    if v ~= nil and pyfuncs[v] then return "function" end
+    return type(v)
+end
 
 -- The error handler: {err=..., source=..., line=...} at the first frame of the user's code.
 local function err_handler(e)
@@ -252,11 +282,47 @@ gmt.__metatable = gmt_proxy
 protected[G] = true
 setmetatable(G, gmt)
 
+-- What scripts see as their globals: an empty proxy of G, so that assigning even an existing
+-- global (`redis = ...`, `_G = {}`) fails as on Redis's read-only globals table; reads go to
+-- G (and its __index for missing names). `_G` is the proxy.
+local genv = {}
+local genv_mt = {__index = G, __newindex = function() error(READONLY, 2) end, __metatable = gmt_proxy}
+setmetatable(genv, genv_mt)
+real_of[genv] = G
+protected[genv] = true
+rawset(G, "_G", genv)
+internal.env = genv
+local setfenv = setfenv
+internal.setfenv = setfenv
+-- User code: compiled, its tail calls made plain calls (so the sandbox's Lua closures never
+-- replace the caller's frame: errors name the script's line, as with Redis's C functions; see
+-- bytecode.py), with the scripts' globals.
+local sdump, py_untail = string.dump, py.untail
+local function load_user(s, name)
+    local f, e = loadstring(s, name)
+    if not f then return nil, e end
+    f = loadstring(py_untail(sdump(f)), name)
+    return setfenv(f, genv)
+end
+G.loadstring = function(s, name)
+    if type(s) == "string" and sbyte(s, 1) == 27 then return nil end
+    return load_user(s, name)
+end
+
+local load = load
+G.load = function(fn, name)
+    local f, e = load(fn, name)
+    if not f then return nil, e end
+    return setfenv(loadstring(py_untail(sdump(f)), name), genv)
+end
+-- Redis's scripts have no getfenv, setfenv or newproxy.
+G.getfenv, G.setfenv, G.newproxy = nil, nil, nil
+
 function internal.set_global(k, v) rawset(G, k, v) end
 
--- Compile a script body as Redis does (chunk name "@user_script").
+-- Compile a script body as Redis does (chunk name "@user_script"), with the scripts' globals.
 function internal.compile(body, chunkname)
-    return loadstring(body, chunkname)
+    return load_user(body, chunkname)
 end
 
 -- Run f (eval) or f(keys, args) (functions) under the error handler; (ok, value).

@@ -57,7 +57,7 @@ class _ReadArgs:
     __slots__ = ("timeout", "count", "streams_arg", "nkeys", "noack", "group", "consumer")
 
 
-def _parse_read(argv: list, xreadgroup: bool) -> _ReadArgs:
+def _parse_read(c, argv: list, xreadgroup: bool) -> _ReadArgs:
     r = _ReadArgs()
     r.timeout = -1
     r.count = 0
@@ -72,6 +72,10 @@ def _parse_read(argv: list, xreadgroup: bool) -> _ReadArgs:
         more = n - i - 1
         o = argv[i].lower()
         if o == b"block" and more:
+            if getattr(c, "in_script", False):  # Redis keeps this error for scripts
+                raise CommandError(
+                    f"ERR {argv[0].decode('utf-8', 'replace')} command is not allowed with "
+                    "BLOCK option from scripts")
             i += 1
             t = parse_int(argv[i], "ERR timeout is not an integer or out of range")
             if t < 0:
@@ -186,7 +190,7 @@ def _history(c, s: Stream, cons, start: int, count: int) -> list:
 
 
 def _xread(c, argv: list, xreadgroup: bool):
-    r = _parse_read(argv, xreadgroup)
+    r = _parse_read(c, argv, xreadgroup)
     if c.retrying and argv.__class__ is _Retry:
         return _serve_blocked(c, argv, r, xreadgroup)
     db = c.db

@@ -1,0 +1,145 @@
+"""Busy scripts on a running server: -BUSY for everyone else (connected before or during the
+script), SCRIPT KILL / FUNCTION KILL, -UNKILLABLE after a write, SHUTDOWN NOSAVE."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import pytest
+import redis
+
+from tests.helpers import ThreadedServer
+
+BUSY = "BUSY Redis is busy running a script. You can only call SCRIPT KILL or SHUTDOWN NOSAVE."
+BUSY_F = "BUSY Redis is busy running a script. You can only call FUNCTION KILL or SHUTDOWN NOSAVE."
+
+
+@pytest.fixture
+def srv():
+    with ThreadedServer(busy_reply_threshold=50) as s:
+        yield s
+
+
+def client(srv, **kw):
+    return redis.Redis(port=srv.port, socket_timeout=10, **kw)
+
+
+class Background:
+    """A command on its own connection and thread (it blocks while its script runs)."""
+
+    def __init__(self, srv, *args):
+        self.result = None
+        self.conn = client(srv)
+        self.thread = threading.Thread(target=self._run, args=args, daemon=True)
+        self.thread.start()
+
+    def _run(self, *args):
+        try:
+            self.result = self.conn.execute_command(*args)
+        except Exception as e:  # noqa: BLE001 - the test looks at what the client got
+            self.result = e
+
+    def join(self):
+        self.thread.join(10)
+        assert not self.thread.is_alive()
+        return self.result
+
+
+def wait_busy(c, text=BUSY, timeout=10.0):
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            c.ping()
+        except redis.exceptions.ResponseError as e:
+            assert str(e) == text
+            return
+        assert time.monotonic() < deadline, "the script never became busy"
+        time.sleep(0.01)
+
+
+def test_busy_answers_old_and_new_clients_then_script_kill(srv):
+    other = client(srv)
+    other.ping()
+    bg = Background(srv, "EVAL", "local i = 0 while true do i = i + 1 end", 0)
+    wait_busy(other)
+    with pytest.raises(redis.exceptions.ResponseError, match="^" + BUSY.replace(".", r"\.")):
+        other.get("x")
+    late = client(srv)  # connects while the script runs: accepted and answered at once
+    with pytest.raises(redis.exceptions.ResponseError) as e:
+        late.ping()
+    assert str(e.value) == BUSY
+    assert late.execute_command("SCRIPT", "KILL") == b"OK"
+    r = bg.join()
+    assert isinstance(r, redis.exceptions.ResponseError)
+    assert str(r).startswith("Script killed by user with SCRIPT KILL... script: ")
+    assert other.ping() is True
+    assert late.ping() is True
+    assert bg.conn.ping() is True  # the script's own link is still usable
+    with pytest.raises(redis.exceptions.ResponseError, match="NOTBUSY"):
+        other.execute_command("SCRIPT", "KILL")
+
+
+def test_pcall_cannot_swallow_a_kill(srv):
+    other = client(srv)
+    bg = Background(srv, "EVAL", "while true do pcall(function() while true do end end) end", 0)
+    wait_busy(other)
+    assert other.execute_command("SCRIPT", "KILL") == b"OK"
+    assert "Script killed" in str(bg.join())
+    assert other.ping() is True
+
+
+def test_pipeline_sent_during_a_busy_script_is_answered_in_order(srv):
+    other = client(srv)
+    bg = Background(srv, "EVAL", "while true do end", 0)
+    wait_busy(other)
+    p = other.pipeline(transaction=False)
+    p.ping()
+    p.execute_command("SCRIPT", "KILL")
+    out = p.execute(raise_on_error=False)
+    assert str(out[0]) == BUSY and out[1] == b"OK"
+    bg.join()
+
+
+def test_unkillable_after_a_write_and_shutdown_nosave(srv):
+    other = client(srv)
+    bg = Background(srv, "EVAL", "redis.call('set', 'x', 'y') while true do end", 0)
+    wait_busy(other)
+    with pytest.raises(redis.exceptions.ResponseError) as e:
+        other.execute_command("SCRIPT", "KILL")
+    assert str(e.value).startswith("UNKILLABLE Sorry the script already executed write commands")
+    with pytest.raises(redis.exceptions.ResponseError) as e:
+        other.execute_command("SHUTDOWN")  # only NOSAVE while busy
+    assert str(e.value) == BUSY
+    try:
+        other.execute_command("SHUTDOWN", "NOSAVE")
+    except redis.exceptions.ConnectionError:
+        pass
+    srv.thread.join(10)
+    assert not srv.thread.is_alive(), "SHUTDOWN NOSAVE did not end the server"
+    assert isinstance(bg.join(), (redis.exceptions.ConnectionError, redis.exceptions.ResponseError))
+
+
+def test_function_kill(srv):
+    other = client(srv)
+    other.execute_command(
+        "FUNCTION", "LOAD",
+        "#!lua name=spin\nredis.register_function('spin', function() while true do end end)")
+    bg = Background(srv, "FCALL", "spin", 0)
+    wait_busy(other, BUSY_F)
+    with pytest.raises(redis.exceptions.ResponseError) as e:
+        other.execute_command("SCRIPT", "KILL")
+    assert str(e.value) == BUSY_F
+    assert other.execute_command("FUNCTION", "KILL") == b"OK"
+    assert str(bg.join()).startswith(
+        "Script killed by user with SCRIPT KILL... script: spin, on @user_function:2.")  # as Redis
+    assert other.ping() is True
+
+
+def test_below_the_threshold_nobody_is_refused():
+    with ThreadedServer(busy_reply_threshold=5000) as s:
+        c = client(s)
+        bg = Background(s, "EVAL", "local t = redis.call('time')[1] + 1 "
+                        "while tonumber(redis.call('time')[1]) < t do end return 1", 0)
+        assert bg.join() == 1
+        assert c.ping() is True
