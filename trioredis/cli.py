@@ -17,7 +17,7 @@ from functools import partial
 import trio
 import typer
 
-from .config import DIRECTIVES, PARAMS, Config, canonical
+from .config import PARAMS, Config, canonical
 from .core import Server
 from .errors import ConfigError, StartupError
 from .info import VERSION
@@ -56,10 +56,6 @@ def build_config(config_file: str | None, options: list[tuple[str, list[str]]]) 
     if config_file:
         cfg.load_file(config_file)
     for name, values in options:
-        if name.lower() in DIRECTIVES:  # `--user name rules...`
-            words = values[0].split() if len(values) == 1 else values
-            cfg.apply_directive(name.lower(), words, "command line")
-            continue
         canon = canonical(name)
         if canon is None:
             raise ConfigError(f"Bad directive or wrong number of arguments: '{name}'")

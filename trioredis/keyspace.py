@@ -174,6 +174,8 @@ class Database:
         if srv.is_replica_of_master():
             # A replica hides expired keys but waits for its master's DEL.
             return None
+        if srv.expire_paused:  # CLIENT PAUSE: expired, but deleted (and propagated) later
+            return None
         self.delete_expired(key)
         return None
 
@@ -363,6 +365,8 @@ class Database:
 
     def expire_cycle(self, now_ms: int, limit: int) -> int:
         """Delete up to ``limit`` keys whose time has come. Returns how many were deleted."""
+        if self.server.expire_paused:  # CLIENT PAUSE stops the active expire cycle too
+            return 0
         heap = self.expire_heap
         expires = self.expires
         done = 0

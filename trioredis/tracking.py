@@ -179,11 +179,15 @@ class Tracking:
 
     def key_modified(self, key: bytes, event: bytes | None) -> None:
         """``Database.modified``: by the running client, or by nobody (expiry, eviction)."""
-        by = None if event in (b"expired", b"evicted") else self.server.current_client
+        if event == b"evicted":  # before the command runs (performEvictions): sent at once
+            self.invalidate(None, key, True, hold=False)
+            return
+        by = None if event == b"expired" else self.server.current_client
         self.invalidate(by, key, True)
 
-    def invalidate(self, by, key: bytes, bcast: bool) -> None:
-        """Redis's trackingInvalidateKey: ``by`` is the client that changed the key."""
+    def invalidate(self, by, key: bytes, bcast: bool, hold: bool = True) -> None:
+        """Redis's trackingInvalidateKey: ``by`` is the client that changed the key; what is
+        for the client whose command runs waits for its reply (unless ``hold`` is False)."""
         if bcast and self.prefixes:
             self._remember_for_broadcast(by, key)
         ids = self.table.pop(key, None)
@@ -203,8 +207,9 @@ class Tracking:
             if target is current:
                 if st.noloop:
                     continue
-                st.pending.append(key)  # after the reply of the command that runs
-                continue
+                if hold:
+                    st.pending.append(key)  # after the reply of the command that runs
+                    continue
             self.send(target, [key])
 
     def flushed(self, c=None, *_args) -> None:

@@ -551,3 +551,20 @@ def test_client_pause_ends_by_its_timer_task_in_a_running_server():
         assert s.call(lambda: s.server.pause_state.timer_running) is False
         a.close()
         b.close()
+
+
+def test_client_pause_keeps_expired_keys_until_unpause():
+    """Redis 7.0: while clients are paused, keys expire logically but neither the active cycle
+    nor a lookup deletes them (no DEL to propagate); after UNPAUSE they go."""
+    srv = make_server()
+    c = new_client(srv)
+    run(srv, c, "SET", "k", "v", "PX", "10")
+    assert run(srv, c, "CLIENT", "PAUSE", "100000", "WRITE") == "OK"
+    srv.clock.advance(1)
+    db = srv.dbs[0]
+    assert db.expire_cycle(srv.now_ms(), 100) == 0
+    assert run(srv, c, "GET", "k") is None
+    assert b"k" in db.data and srv.stat_expired_keys == 0
+    run(srv, c, "CLIENT", "UNPAUSE")
+    assert run(srv, c, "GET", "k") is None
+    assert b"k" not in db.data and srv.stat_expired_keys == 1

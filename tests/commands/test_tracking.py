@@ -401,3 +401,18 @@ def test_differential_tracking_bytes(pair):
     ours.command("HELLO", "2")
     theirs.command("HELLO", "2")
     assert ours.command("CLIENT", "TRACKINGINFO") == theirs.command("CLIENT", "TRACKINGINFO")
+
+
+def test_evicted_key_is_reported_before_the_reply():
+    """Eviction runs before the command (performEvictions): its invalidation is not held."""
+    srv = make_server()
+    c = client(srv, 3)
+    run(srv, c, "SET", "k", "v")
+    run(srv, c, "CLIENT", "TRACKING", "on")
+    run(srv, c, "GET", "k")
+    srv.current_client = c
+    db = srv.dbs[0]
+    db.delete("k")
+    db.modified(b"k", b"evicted", 0, dirty=0)
+    srv.current_client = None
+    assert c.conn.take() == [inv3(b"k")]

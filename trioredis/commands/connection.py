@@ -1,8 +1,8 @@
 """Connection commands: PING, ECHO, QUIT, SELECT, HELLO, AUTH and RESET.
 
-Authentication asks the server's ACL users (trioredis/acl/; ``requirepass`` is the ``default``
-user's password). An ``authenticate`` hook, if a module registers one, decides instead:
-``fn(client, user, password) -> bool``.
+Authentication knows one user, ``default``, whose password is ``requirepass`` (none: any
+password is accepted, as Redis's ``nopass``). An ``authenticate`` hook, if a module registers
+one, decides instead: ``fn(client, user, password) -> bool``.
 
 CLIENT PAUSE holds clients rather than refusing them: ``Server.client_pause`` returns a
 :class:`~trioredis.blocking.Block` with no keys for a command that must wait, the connection
@@ -12,6 +12,8 @@ rest of the CLIENT family is in :mod:`.client_cmd`.
 """
 
 from __future__ import annotations
+
+import hmac
 
 from ..blocking import Block
 from ..errors import AUTH_NOT_CONFIGURED, INVALID_DB, SYNTAX, WRONGPASS, CommandError
@@ -76,29 +78,27 @@ def select(c, argv):
 
 
 def authenticate(c, user: bytes, password: bytes) -> bool:
-    """Check ``user``/``password``; on success the client is authenticated as ``user``.
-    The server's ACL decides (trioredis/acl/: users, SHA-256 passwords compared in constant
-    time, failures in the ACL LOG); an ``authenticate`` hook, if a module registers one,
-    decides instead."""
+    """Check ``user``/``password``; on success the client is authenticated as ``user``."""
     srv = c.server
     hook = srv.hooks.get("authenticate")
     if hook:
         ok = hook[0](c, user, password)
-        if ok:
-            c.authenticated = True
-            c.user = user
-            c.update_guard()
-        return ok
-    return srv.acl.authenticate(c, user, password)
+    elif user != b"default":
+        ok = False
+    else:
+        required = srv.config["requirepass"]
+        ok = not required or hmac.compare_digest(
+            password, required.encode("utf-8", "surrogateescape")
+        )
+    if ok:
+        c.authenticated = True
+        c.user = user
+        c.update_guard()
+    return ok
 
 
 def _nopass(server) -> bool:
-    """The default user needs no password (and is enabled): new connections start
-    authenticated, and AUTH <password> has nothing to check."""
-    if server.hooks.get("authenticate"):
-        return False
-    d = server.acl.default
-    return d.nopass and d.enabled
+    return not server.config["requirepass"] and not server.hooks.get("authenticate")
 
 
 @command("auth", -2, "noscript loading stale fast no_auth allow_busy", group="connection",
@@ -109,7 +109,7 @@ def auth(c, argv):
     if len(argv) > 3:
         raise CommandError(SYNTAX)
     if len(argv) == 2:
-        if not c.server.hooks.get("authenticate") and c.server.acl.default.nopass:
+        if _nopass(c.server):
             raise CommandError(AUTH_NOT_CONFIGURED)
         user, password = b"default", argv[1]
     else:
@@ -192,7 +192,8 @@ def clear_connection_state(c) -> None:
         tracking_of(srv).disable(c)
     c.select(0)
     c.set_resp(2)
-    srv.acl.attach(c)  # the default user, authenticated if it needs no password
+    c.user = b"default"
+    c.authenticated = _nopass(srv)
     c.discard_multi()
     srv.run_hooks("client_reset", c)  # pub/sub: unsubscribe everything, silently
     c.channels.clear()
@@ -256,6 +257,7 @@ class ClientPause:
         else:
             self.end_ms, self.all = max(self.end_ms, end_ms), self.all or all_
         self.server.client_pause = self.check
+        self.server.expire_paused = True  # no key is deleted by expiry while paused
         self.server.update_guard()
         self._start_timer()
 
@@ -280,6 +282,7 @@ class ClientPause:
         """End the pause and run the held commands in the order they arrived."""
         srv = self.server
         srv.client_pause = None
+        srv.expire_paused = False
         srv.update_guard()
         while self.held:
             held, self.held = self.held, []
