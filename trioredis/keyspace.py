@@ -59,6 +59,7 @@ class Database:
         "scan_epoch",
         "avg_ttl",
         "replica_expires",
+        "ht_sets",
         "access",
         "str_bytes",
         "str_keys",
@@ -81,6 +82,9 @@ class Database:
         self.avg_ttl = 0
         # Keys a writable replica's own clients gave a TTL: the replica expires these itself.
         self.replica_expires: set[bytes] = set()
+        # Sets Redis would keep as a hashtable though they fit an intset again (its conversion
+        # is one-way), by id (a renamed set keeps its encoding): see commands/sets.py.
+        self.ht_sets: dict[int, set] = {}
         # Memory accounting and eviction (see memory.py, eviction.py): the access word of each
         # key (LRU clock or LFU counter), the estimated bytes of string keys (kept here, from
         # the value, on store/delete) and of other keys (``sizes``, re-estimated by
@@ -213,6 +217,8 @@ class Database:
             self.str_keys -= 1
         else:
             self.resized.add(key)
+            if self.ht_sets and old is not value:
+                self.ht_sets.pop(id(old), None)
         data[key] = value
         if value.__class__ is bytes:
             n = len(value)
@@ -260,6 +266,8 @@ class Database:
             self.str_keys -= 1
         else:
             self.resized.add(key)
+            if self.ht_sets:
+                self.ht_sets.pop(id(value), None)
         self.access.pop(key, None)
 
     def set_expire(self, key: bytes, when_ms: int) -> None:
@@ -350,6 +358,7 @@ class Database:
         self.scan_log = None
         self.scan_epoch += 1
         self.replica_expires = set()
+        self.ht_sets = {}
         self.reset_accounting()
         return n
 

@@ -126,6 +126,59 @@ def test_smove(pair):
     """))
 
 
+def test_hashtable_encoding_is_one_way(pair):
+    """Redis never converts a hashtable set back to an intset: one that would fit again stays a
+    hashtable (unit/type/set: "SINTER with same integer elements but different encoding")."""
+    try:
+        same(pair, lines("""
+            config set set-max-intset-entries 4
+            sadd a 1 2 3 x
+            object encoding a
+            srem a x
+            object encoding a
+            sadd b 1 2 3 4 5
+            object encoding b
+            srem b 5
+            object encoding b
+            sadd c 3 1 2
+            srem c 1
+            object encoding c
+            smembers c
+            sadd d 1 2 y
+            smove d c y
+            object encoding d
+            object encoding c
+            srem c y
+            object encoding c
+            rename d d2
+            object encoding d2
+            copy d2 d3
+            object encoding d3
+            move d2 1
+            select 1
+            object encoding d2
+            flushdb
+            select 0
+            del a
+            sadd a 1 2
+            object encoding a
+        """))
+        # A hashtable's members come in hash order, an intset's sorted.
+        same(pair, ["smembers b", "sinter b b", "sscan b 0"], sort=True)
+        for c in pair:  # random members: compare what is left, not the replies
+            c.command("SADD", "f", "1", "2", "3", "4", "5", "6")
+            c.command("SPOP", "f", "2")
+        same(pair, ["scard f", "object encoding f"])
+        for c in pair:  # SPOP of the one member that is no integer
+            c.command("SADD", "p", "w", "1", "2")
+            while c.command("SPOP", "p") != b"$1\r\nw\r\n":
+                c.command("SADD", "p", "1", "2")
+        same(pair, ["scard p", "object encoding p"])
+    finally:
+        for c in pair:
+            c.command("CONFIG", "SET", "set-max-intset-entries", "512")
+
+
 def test_algebra(pair):
     same(pair, lines("""
         sadd s1 3 1 2 10 -5

@@ -102,7 +102,7 @@ def _is_int_encoded(v: bytes) -> bool:
     return len(v) <= 20 and to_int(v) is not None
 
 
-def object_encoding(v, config) -> bytes:
+def object_encoding(v, config, db=None) -> bytes:
     """The encoding Redis 7.0 reports for ``v``, from its type and size.
 
     Strings: ``int``/``embstr`` as SET's tryObjectEncoding makes them; a bytearray (a value
@@ -125,6 +125,8 @@ def object_encoding(v, config) -> bytes:
             return b"listpack"
         return b"hashtable"
     if cls is set:
+        if db is not None and id(v) in db.ht_sets:
+            return b"hashtable"
         if len(v) <= config["set-max-intset-entries"] and all(
             m.__class__ is int or to_int(m) is not None for m in v
         ):
@@ -363,7 +365,10 @@ def _rename(c, argv, nx: bool):
     db.add(dst, v)
     if when is not None:
         db.set_expire(dst, when)
+    ht = db.ht_sets.get(id(v))  # deleting the old name forgets the set's encoding: keep it
     db.delete(src)
+    if ht is not None:
+        db.ht_sets[id(v)] = v
     db.modified(src, b"rename_from", NOTIFY_GENERIC)
     db.modified(dst, b"rename_to", NOTIFY_GENERIC, dirty=0)
     return 1 if nx else OK
@@ -401,6 +406,8 @@ def move(c, argv):
     dst.add(key, v)
     if when is not None:
         dst.set_expire(key, when)
+    if id(v) in src.ht_sets:
+        dst.ht_sets[id(v)] = v
     src.delete(key)
     src.modified(key, b"move_from", NOTIFY_GENERIC)
     dst.modified(key, b"move_to", NOTIFY_GENERIC, dirty=0)
@@ -436,7 +443,10 @@ def copy(c, argv):
         if not replace:
             return 0
         dst.delete(newkey)
-    dst.add(newkey, copy_value(v))
+    copied = copy_value(v)
+    dst.add(newkey, copied)
+    if id(v) in src.ht_sets:
+        dst.ht_sets[id(copied)] = copied
     if when is not None:
         dst.set_expire(newkey, when)
     dst.modified(newkey, b"copy_to", NOTIFY_GENERIC)
@@ -610,7 +620,7 @@ def object_encoding_cmd(c, argv):
     v = lookup_read(c.db, argv[2], False)
     if v is None:
         return None
-    return object_encoding(v, c.server.config)
+    return object_encoding(v, c.server.config, c.db)
 
 
 @command("object|refcount", 3, "readonly", keys=(2, 2, 1), group="generic", since="2.2.3",
@@ -710,7 +720,7 @@ def swapdb(c, argv):
         a.touch_all_watched(b)
         b.touch_all_watched(a)
         for attr in ("data", "expires", "expire_heap", "scan_log", "scan_epoch", "avg_ttl",
-                     "replica_expires", *ACCOUNTING):
+                     "replica_expires", "ht_sets", *ACCOUNTING):
             va, vb = getattr(a, attr), getattr(b, attr)
             setattr(a, attr, vb)
             setattr(b, attr, va)

@@ -65,7 +65,7 @@ def _notify_del(db, key) -> None:
 
 def is_intset(c, s) -> bool:
     """Would Redis keep ``s`` as an intset (all canonical 64-bit integers, few enough)?"""
-    if len(s) > c.server.config["set-max-intset-entries"]:
+    if len(s) > c.server.config["set-max-intset-entries"] or id(s) in c.db.ht_sets:
         return False
     for m in s:
         if to_int(m) is None:
@@ -75,7 +75,7 @@ def is_intset(c, s) -> bool:
 
 def members_in_order(c, s) -> list:
     """The members of ``s`` in Redis's reply order where it is defined (intsets: sorted)."""
-    if len(s) > c.server.config["set-max-intset-entries"]:
+    if len(s) > c.server.config["set-max-intset-entries"] or id(s) in c.db.ht_sets:
         return list(s)
     vals = []
     for m in s:
@@ -85,6 +85,25 @@ def members_in_order(c, s) -> list:
         vals.append(v)
     vals.sort()
     return [b"%d" % v for v in vals]
+
+
+def _removing(c, s: set, removed) -> None:
+    """Before ``removed`` members leave ``s``: Redis converts an intset to a hashtable for good
+    (a member that is no integer, or more than set-max-intset-entries members), so a set that
+    was a hashtable and would now fit an intset stays marked as one (``db.ht_sets``). Only then
+    are the remaining members scanned: removals from intsets and from big sets cost nothing."""
+    ht = c.db.ht_sets
+    if id(s) in ht:
+        return
+    limit = c.server.config["set-max-intset-entries"]
+    left = len(s) - len(removed)
+    if left <= 0 or left > limit:
+        return
+    if len(s) <= limit and all(to_int(m) is not None for m in removed):
+        return  # it was an intset unless a remaining member is no integer (then it stays so)
+    gone = set(removed)
+    if all(to_int(m) is not None for m in s if m not in gone):
+        ht[id(s)] = s
 
 
 def _walk(s: set, k: int, keep: bool) -> list:
@@ -160,6 +179,7 @@ def srem(c, argv):
     s = _set(db, key)
     if s is None:
         return 0
+    _removing(c, s, [m for m in set(argv[2:]) if m in s])
     removed = 0
     for m in argv[2:]:
         if m in s:
@@ -219,7 +239,9 @@ def spop(c, argv):
     s = _set(db, key)
     if s is None:
         return None
-    m = _one(s, keep=False)
+    m = _one(s, keep=True)
+    _removing(c, s, [m])
+    s.discard(m)
     c.propagate_as = [[b"SREM", key, m]]
     if not s:
         db.delete(key)
@@ -244,7 +266,9 @@ def _spop_count(c, db, key, arg):
         _notify_del(db, key)
         c.propagate_as = [[b"DEL", key]]
         return SetReply(members)
-    picks = _distinct(s, count, keep=False)
+    picks = _distinct(s, count, keep=True)
+    _removing(c, s, picks)
+    s.difference_update(picks)
     db.modified(key, b"spop", NOTIFY_SET, count)
     c.propagate_as = [
         [b"SREM", key, *picks[i : i + _SREM_BATCH]] for i in range(0, count, _SREM_BATCH)
@@ -298,6 +322,7 @@ def smove(c, argv):
         return 1 if m in src else 0
     if m not in src:
         return 0
+    _removing(c, src, [m])
     src.discard(m)
     if not src:
         db.delete(src_key)
