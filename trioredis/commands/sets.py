@@ -179,7 +179,8 @@ def srem(c, argv):
     s = _set(db, key)
     if s is None:
         return 0
-    _removing(c, s, [m for m in set(argv[2:]) if m in s])
+    if len(s) - len(argv) + 2 <= c.server.config["set-max-intset-entries"]:  # may fit an intset
+        _removing(c, s, [m for m in set(argv[2:]) if m in s])
     removed = 0
     for m in argv[2:]:
         if m in s:
