@@ -168,3 +168,44 @@ def test_dir_must_exist_and_config_get_dir_is_absolute(tmp_path):
     finally:
         p.terminate()
         p.communicate(timeout=30)
+
+
+def test_version_help_and_one_error_style():
+    """trioredis --version, server --version, a readable --help that explains the passthrough,
+    and the same error style for every bad value (typed or range)."""
+    import trioredis
+
+    for args in (["--version"], ["-v"], ["server", "--version"]):
+        out = subprocess.run([sys.executable, "-m", "trioredis", *args], capture_output=True,
+                             text=True, timeout=30)
+        assert out.returncode == 0 and out.stdout.startswith(f"trioredis {trioredis.__version__} ")
+        assert "Redis 7.0.15" in out.stdout
+    out = subprocess.run([sys.executable, "-m", "trioredis", "server", "--help"],
+                         capture_output=True, text=True, timeout=30,
+                         env={**os.environ, "COLUMNS": "100"})
+    assert out.returncode == 0
+    for needle in ("--name value", "--replicaof", "--appendonly", "--ws-port",
+                   "--cluster-bootstrap", "--cluster-join", "docs/configuration.md"):
+        assert needle in out.stdout, needle
+    assert "``" not in out.stdout
+    for bad in ("abc", "99999"):
+        out = subprocess.run([sys.executable, "-m", "trioredis", "server", "--port", bad],
+                             capture_output=True, text=True, timeout=30)
+        assert out.returncode == 1
+        assert out.stderr.startswith("*** FATAL CONFIG FILE ERROR"), out.stderr
+        assert "command line port:" in out.stderr and "Traceback" not in out.stderr
+
+
+def test_config_option_is_the_config_file(tmp_path):
+    conf = tmp_path / "redis.conf"
+    conf.write_text("hz 25\nport 7100\n")
+    cfg_file_first = build_config(str(conf), parse_redis_args(["--port", "7101"]))
+    assert cfg_file_first["hz"] == 25 and cfg_file_first["port"] == 7101
+    port = free_port()
+    p = run_server("--config", str(conf), "--port", str(port), "--save", "", cwd=str(tmp_path))
+    try:
+        wait_port(port)
+        assert redis.Redis(port=port).config_get("hz") == {"hz": "25"}
+    finally:
+        p.terminate()
+        p.communicate(timeout=30)

@@ -17,7 +17,7 @@ from functools import partial
 import trio
 import typer
 
-from .config import PARAMS, Config, canonical
+from .config import DIRECTIVES, PARAMS, Config, canonical
 from .core import Server
 from .errors import ConfigError, StartupError
 from .info import VERSION
@@ -25,7 +25,8 @@ from .log import Logger
 from .scheduling import serve_in_wakeup_order
 from .server import serve, supervised_mode
 
-app = typer.Typer(add_completion=False, no_args_is_help=True, help="A Redis-compatible server on Trio.")
+app = typer.Typer(add_completion=False, no_args_is_help=True, rich_markup_mode=None,
+                  help="A Redis-compatible server on Trio.")
 
 _EXTRA = {"allow_extra_args": True, "ignore_unknown_options": True}
 
@@ -56,6 +57,10 @@ def build_config(config_file: str | None, options: list[tuple[str, list[str]]]) 
     if config_file:
         cfg.load_file(config_file)
     for name, values in options:
+        if name.lower() in DIRECTIVES:  # `--user name rules...`
+            words = values[0].split() if len(values) == 1 else values
+            cfg.apply_directive(name.lower(), words, "command line")
+            continue
         canon = canonical(name)
         if canon is None:
             raise ConfigError(f"Bad directive or wrong number of arguments: '{name}'")
@@ -67,47 +72,82 @@ def build_config(config_file: str | None, options: list[tuple[str, list[str]]]) 
     return cfg
 
 
+def _version_text() -> str:
+    import platform
+
+    from . import __version__
+
+    return (f"trioredis {__version__} (Redis {VERSION} compatible; Python "
+            f"{platform.python_version()}, trio {trio.__version__})")
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        typer.echo(_version_text())
+        raise typer.Exit(0)
+
+
 @app.callback()
-def _root() -> None:
+def _root(
+    version: bool = typer.Option(False, "--version", "-v", callback=_print_version,
+                                 is_eager=True, help="Print the version and exit."),
+) -> None:
     """trioredis: a Redis 7.0-compatible server written in Python on Trio."""
 
 
-@app.command(context_settings=_EXTRA)
-def server(
-    ctx: typer.Context,
-    port: int = typer.Option(None, "--port", help="TCP port (default 6379; 0 = any free port)"),
-    bind: str = typer.Option(None, "--bind", help="addresses to listen on (default 127.0.0.1)"),
-    dir: str = typer.Option(None, "--dir", help="working directory for dump.rdb and the AOF"),
-    dbfilename: str = typer.Option(None, "--dbfilename", help="RDB file name (dump.rdb)"),
-    requirepass: str = typer.Option(None, "--requirepass", help="password for AUTH"),
-    loglevel: str = typer.Option(None, "--loglevel", help="debug|verbose|notice|warning"),
-    config: str = typer.Option(None, "--config", help="redis.conf-style file"),
-) -> None:
-    """Run the server: trioredis server [CONFIG-FILE] [--name value ...].
+SERVER_HELP = """Run the server, as redis-server runs: trioredis server [CONFIG-FILE] [--name value ...]
 
-    Any Redis config parameter is accepted as ``--name value``.
-    """
-    options: list[tuple[str, list[str]]] = []
-    for name, value in (
-        ("port", port),
-        ("bind", bind),
-        ("dir", dir),
-        ("dbfilename", dbfilename),
-        ("requirepass", requirepass),
-        ("loglevel", loglevel),
-    ):
-        if value is not None:
-            options.append((name, [str(value)]))
+Every Redis 7.0 configuration parameter is an option, --name value, exactly as the line
+"name value" of a redis.conf file; options given after the file win. Some of them:
+
+\b
+  --port 6380                  TCP port (default 6379; 0 picks a free port)
+  --bind "127.0.0.1 ::1"       addresses to listen on (default 127.0.0.1)
+  --dir /var/lib/trioredis     where dump.rdb and the AOF live (must exist)
+  --save ""                    no RDB snapshots (default: 3600 1 300 100 60 10000)
+  --appendonly yes             also log every write to an append-only file
+  --requirepass secret         the password clients send with AUTH
+  --replicaof "host port"      replicate another server (trioredis or Redis)
+  --cluster-bootstrap yes      start a new HA group (leader, followers, failover)
+  --cluster-join host:port     join the HA group that host belongs to
+  --ws-port 8080               WebSocket gateway and dashboard (pip install 'trioredis[gateway]')
+  --loglevel verbose           debug, verbose, notice, warning or nothing
+  --daemonize yes              run in the background (with --pidfile /run/trioredis.pid)
+
+\b
+Examples:
+  trioredis server --port 6380 --save ""
+  trioredis server /etc/redis/redis.conf --loglevel verbose
+  trioredis server --version
+
+docs/configuration.md lists every parameter and what it does in trioredis.
+"""
+
+
+@app.command(context_settings={**_EXTRA, "help_option_names": ["-h", "--help"]},
+             help=SERVER_HELP, add_help_option=True)
+def server(ctx: typer.Context) -> None:
     extra = list(ctx.args)
-    # redis-server style: an optional config file first, then --name value pairs.
+    if extra in (["--version"], ["-v"]):
+        typer.echo(_version_text())
+        raise typer.Exit(0)
+    # redis-server style: an optional config file first, then --name value pairs. Every value
+    # is checked by the parameter table, so a bad one always gets the same kind of error.
     config_file = extra.pop(0) if extra and not extra[0].startswith("--") else None
     try:
-        options += parse_redis_args(extra)
-        cfg = build_config(config or config_file, options)
+        options = parse_redis_args(extra)
+        for i, (name, values) in enumerate(options):
+            if name == "config":  # --config FILE, as the first positional argument
+                if len(values) != 1 or config_file:
+                    raise ConfigError("--config takes one file (or give the file first)")
+                config_file = values[0]
+                del options[i]
+                break
+        cfg = build_config(config_file, options)
     except (ConfigError, OSError) as e:
         typer.echo(f"*** FATAL CONFIG FILE ERROR (trioredis) ***\n{e}", err=True)
         raise typer.Exit(1)
-    raise typer.Exit(run(cfg, bare=not (config or config_file or options)))
+    raise typer.Exit(run(cfg, bare=not (config_file or options)))
 
 
 @app.command("check-rdb")
@@ -263,34 +303,41 @@ async def _main(srv: Server, log: Logger) -> int:
 
             async def watch_signals():
                 async for signum in signals:
-                    if signal_shutdown(srv, log, signum):
-                        return
+                    signal_shutdown(srv, log, signum)
 
+            insist_on_second_sigint(srv, log)
             nursery.start_soon(watch_signals)
             nursery.start_soon(run_server)
     return code
 
 
-def signal_shutdown(srv: Server, log: Logger, signum: int) -> bool:
-    """SIGINT/SIGTERM as Redis: SHUTDOWN with the flags of ``shutdown-on-sigint``/``-sigterm``
-    (``default``: save when there are save points). When the final save fails (and no
-    ``force``), the server keeps running: True only when shutting down."""
+def signal_shutdown(srv: Server, log: Logger, signum: int) -> None:
+    """SIGINT/SIGTERM as Redis's sigShutdownHandler: log it and mark the shutdown as asked;
+    the cron carries it out (commands/server.py), so DEBUG PAUSE-CRON holds it and SHUTDOWN
+    ABORT cancels it."""
     name = "SIGINT" if signum == signal.SIGINT else "SIGTERM"
     log.warning(f"Received {name} scheduling shutdown...")
-    flags = srv.config["shutdown-on-sigint" if signum == signal.SIGINT else "shutdown-on-sigterm"]
-    save = True if "save" in flags else False if "nosave" in flags else None
-    log.warning("User requested shutdown...")
-    failed = False
-    for hook in srv.hooks.get("shutdown", ()):  # persistence saves here; False = it failed
-        if hook(save) is False:
-            failed = True
-    if failed and "force" not in flags:
-        log.warning("Errors trying to shut down the server. Check the logs for more "
-                    "information.")
-        return False
-    if srv.shutdown_requested is not None:
-        srv.shutdown_requested()
-    return True
+    srv.shutdown_asap = signum
+
+
+def insist_on_second_sigint(srv: Server, log: Logger) -> None:
+    """A SIGINT while a shutdown is already asked (its final save still running, the event
+    loop busy) exits at once, removing the temp RDB, as Redis's signal handler does. It runs
+    in the signal handler itself, ahead of Trio's, which would only queue it."""
+    trio_handler = signal.getsignal(signal.SIGINT)
+
+    def handler(signum, frame):
+        if srv.shutdown_asap:
+            log.warning("You insist... exiting now.")
+            try:
+                os.unlink(os.path.join(srv.config["dir"], f"temp-{os.getpid()}.rdb"))
+            except OSError:
+                pass
+            os._exit(1)
+        if callable(trio_handler):
+            trio_handler(signum, frame)
+
+    signal.signal(signal.SIGINT, handler)
 
 
 def main() -> None:
