@@ -84,7 +84,11 @@ def run_external(unit: str, real: bool, logdir: Path) -> tuple[int, list[str]]:
 
 def run_spawn(unit: str, real: bool, logdir: Path, baseport: int) -> tuple[int, list[str]]:
     args = ["spawn", "--real"] if real else ["spawn"]
-    res = run_unit(args, unit, logdir, timeout=1200, env={"BASEPORT": str(baseport)})
+    env = {"BASEPORT": str(baseport)}
+    beside = Path(sys.executable).parent / "trioredis"  # this venv's, even when not activated
+    if beside.exists():
+        env.setdefault("TRIOREDIS", os.environ.get("TRIOREDIS", str(beside)))
+    res = run_unit(args, unit, logdir, timeout=1200, env=env)
     return res.ok, res.failed
 
 
