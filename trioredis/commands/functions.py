@@ -6,16 +6,18 @@ runs through the same engine as EVAL (``ScriptEngine.execute``), with the functi
 
 from __future__ import annotations
 
+import re
 import time
 
 from .. import extensions
 from ..errors import CommandError
 from ..glob import glob_match
 from ..protocol.replies import OK, SetReply
+from ..scripting import payload
 from ..scripting.engine import ScriptError
 from ..scripting.functions import Libraries
 from .registry import command, keys_after_numkeys
-from .scripting import _feed_monitors, split_keys
+from .scripting import _feed_monitors
 from .server import help_reply
 
 
@@ -26,15 +28,26 @@ def libraries_of(srv) -> Libraries:
     return eng.functions
 
 
+_INTEGER = re.compile(rb"-?(0|[1-9][0-9]{0,19})")  # string2ll's syntax
+
+
 def _fcall(c, argv, ro: bool):
+    """fcallCommandGeneric: the function first, then numkeys, with Redis's texts."""
     libs = libraries_of(c.server)
-    keys, args = split_keys(argv)
-    fn = libs.functions.get(argv[1].decode("utf-8", "surrogateescape"))
+    fn = libs.get(argv[1])
     if fn is None:
         raise CommandError("ERR Function not found")
+    if not _INTEGER.fullmatch(argv[2]) or not -(2**63) <= int(argv[2]) < 2**63:
+        raise CommandError("ERR Bad number of keys provided")
+    numkeys = int(argv[2])
+    if numkeys > len(argv) - 3:
+        raise CommandError("ERR Number of keys can't be greater than number of args")
+    if numkeys < 0:
+        raise CommandError("ERR Number of keys can't be negative")
+    keys, args = argv[3:3 + numkeys], argv[3 + numkeys:]
     _feed_monitors(c, argv)
     return c.server.scripting.execute(c, libs.state, fn.callback, fn.name, keys, args, fn.flags,
-                                      ro, False)
+                                      ro, False, argv)
 
 
 _FCALL_FLAGS = "noscript stale skip_monitor no_mandatory_keys"
@@ -92,7 +105,10 @@ def function_delete(c, argv):
          complexity="O(N) where N is the number of functions deleted")
 def function_flush(c, argv):
     """Deleting all functions"""
-    if len(argv) > 3 or (len(argv) == 3 and argv[2].upper() not in (b"SYNC", b"ASYNC")):
+    if len(argv) > 3:
+        raise CommandError("ERR unknown subcommand or wrong number of arguments for 'flush'. "
+                           "Try FUNCTION HELP.")
+    if len(argv) == 3 and argv[2].upper() not in (b"SYNC", b"ASYNC"):
         raise CommandError("ERR FUNCTION FLUSH only supports SYNC|ASYNC option")
     libraries_of(c.server).flush()
     c.server.dirty += 1
@@ -120,11 +136,11 @@ def function_list(c, argv):
         opt = argv[i].upper()
         if opt == b"WITHCODE" and not with_code:
             with_code = True
-        elif opt == b"LIBRARYNAME" and pattern is None and i + 1 < len(argv):
+        elif opt == b"LIBRARYNAME" and pattern is None:
+            if i + 1 >= len(argv):
+                raise CommandError("ERR library name argument was not given")
             pattern = argv[i + 1]
             i += 1
-        elif opt == b"LIBRARYNAME":
-            raise CommandError("ERR library name argument was not given")
         else:
             raise CommandError("ERR Unknown argument " + argv[i].decode("utf-8", "replace"))
         i += 1
@@ -156,13 +172,50 @@ def function_stats(c, argv):
     run = eng.run
     running = None
     if run is not None and not run.is_eval:
-        running = {b"name": run.name.encode(), b"command": [],
+        running = {b"name": run.name.encode(), b"command": list(run.argv or ()),
                    b"duration_ms": int((time.monotonic() - run.start) * 1000)}
     return {
         b"running_script": running,
         b"engines": {b"LUA": {b"libraries_count": len(libs.libraries),
                               b"functions_count": len(libs.functions)}},
     }
+
+
+@command("function|dump", 2, "noscript", group="scripting", since="7.0.0",
+         complexity="O(N) where N is the number of functions")
+def function_dump(c, argv):
+    """Dump all functions into a serialized binary payload"""
+    return payload.dump(lib.code for lib in libraries_of(c.server).libraries.values())
+
+
+_POLICIES = {b"append": "append", b"replace": "replace", b"flush": "flush"}
+
+
+@command("function|restore", -3, "write denyoom noscript", group="scripting", since="7.0.0",
+         complexity="O(N) where N is the number of functions on the payload")
+def function_restore(c, argv):
+    """Restore all the functions on the given payload"""
+    if len(argv) > 4:
+        raise CommandError("ERR unknown subcommand or wrong number of arguments for 'restore'. "
+                           "Try FUNCTION HELP.")
+    policy = "append"
+    if len(argv) == 4:
+        policy = _POLICIES.get(argv[3].lower())
+        if policy is None:
+            raise CommandError("ERR Wrong restore policy given, value should be either FLUSH, "
+                               "APPEND or REPLACE.")
+    srv = c.server
+    try:
+        codes = payload.parse(argv[2], not srv.skip_checksum_validation)
+        fresh = libraries_of(srv).restore(codes, policy)
+    except payload.PayloadError as e:
+        raise CommandError(str(e))
+    except ScriptError as e:
+        raise CommandError(e.message)
+    if fresh is not None:
+        srv.scripting.functions = fresh
+    srv.dirty += 1
+    return OK
 
 
 @command("function|help", 2, "loading stale", group="scripting", since="7.0.0",

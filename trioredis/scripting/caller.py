@@ -97,6 +97,8 @@ def script_call(engine, run, args: tuple):
         denied = srv.acl.script_check(run.caller, cmd, argv)
         if denied is not None:
             return _refuse(srv, cmd, b"ERR " + denied.encode())
+    if run.read_only and cmd.name in registry.MAY_REPLICATE:  # writes, for a script
+        return _refuse(srv, cmd, WRITE_RO)
     if cmd.write:
         if run.read_only:
             return _refuse(srv, cmd, WRITE_RO)

@@ -48,6 +48,7 @@ UNKILLABLE_MASTER = (
     "and cannot be killed."
 )
 KILLED = b"ERR Script killed by user with SCRIPT KILL..."
+LOAD_TIMEOUT = b"ERR FUNCTION LOAD timeout"
 
 
 class ScriptClient(Client):
@@ -73,7 +74,7 @@ class Run:
     """One script execution (scriptRunCtx)."""
 
     __slots__ = ("caller", "client", "name", "is_eval", "read_only", "oom", "start",
-                 "timed_out", "killed", "write_dirty", "repl", "state")
+                 "timed_out", "killed", "write_dirty", "repl", "state", "argv")
 
     def __init__(self, caller, client, name: str, is_eval: bool, read_only: bool, state):
         self.caller = caller
@@ -88,6 +89,7 @@ class Run:
         self.write_dirty = False
         self.repl = 3  # REPL_ALL
         self.state = state
+        self.argv = None  # the caller's command (FUNCTION STATS shows it)
 
 
 class ScriptEngine:
@@ -102,6 +104,7 @@ class ScriptEngine:
         self.state = LuaState("eval", self)
         self.functions = None  # the FUNCTION libraries (scripting.functions.Libraries)
         self.register_hook = None  # set while a library loads: redis.register_function
+        self.load_deadline = None  # while a library loads: when it times out
 
     def _new_client(self) -> Client:
         c = ScriptClient(self.server)
@@ -185,7 +188,7 @@ class ScriptEngine:
         return perform_evictions(srv) == EVICT_FAIL
 
     def execute(self, c, state: LuaState, func, name: str, keys: list, args: list, flags,
-                ro: bool, is_eval: bool):
+                ro: bool, is_eval: bool, argv=None):
         """Run ``func`` for client ``c`` and return its reply (luaCallFunction)."""
         oom = not c.is_master and self.over_maxmemory()
         refused = self.prepare_error(c, flags, ro, oom)
@@ -198,6 +201,7 @@ class ScriptEngine:
         sc.in_multi = c.in_multi
         read_only = ro or (flags is not None and FLAG_NO_WRITES in flags)
         run = Run(c, sc, name, is_eval, read_only, state)
+        run.argv = argv
         run.oom = oom and (flags is None or FLAG_ALLOW_OOM not in flags)
         self.run = run
         saved_frozen = srv.frozen_ms
@@ -344,6 +348,9 @@ class ScriptEngine:
         """The count hook: None to go on, or the error that ends a killed script."""
         run = self.run
         if run is None:
+            deadline = self.load_deadline
+            if deadline is not None and time.monotonic() > deadline:
+                return LOAD_TIMEOUT
             return None
         srv = self.server
         if not run.timed_out:

@@ -9,11 +9,13 @@ Redis swaps its globals' ``__index``.
 from __future__ import annotations
 
 import re
+import time
 
 from .args import LuaArgError
 from .engine import SCRIPT_FLAGS, ScriptError
 from .runtime import ERR_TAG, LuaState
 
+LOAD_TIMEOUT = 0.5  # seconds a library's loading run may take (Redis's LOAD_TIMEOUT_MS)
 _NAME_RE = re.compile(rb"^[A-Za-z0-9_]+$")
 
 LOADER = b"""
@@ -46,6 +48,8 @@ class Function:
 
 
 class Library:
+    """A loaded library: its code and its functions (by lower-cased name)."""
+
     __slots__ = ("name", "code", "functions")
 
     def __init__(self, name: str, code: bytes):
@@ -68,7 +72,7 @@ class Libraries:
         lua = state.lua
         redis_proxy = state.internal.redis_proxy
         api_redis = state.table({
-            b"register_function": redis_proxy.register_function,
+            b"register_function": state.internal.register_function,
             b"log": redis_proxy.log,
             b"LOG_DEBUG": 0, b"LOG_VERBOSE": 1, b"LOG_NOTICE": 2, b"LOG_WARNING": 3,
             b"REDIS_VERSION": redis_proxy.REDIS_VERSION,
@@ -104,9 +108,11 @@ class Libraries:
         eng.register_hook = lambda *a: self._register(lib, a)
         self.set_loading(True)
         try:
+            eng.load_deadline = time.monotonic() + LOAD_TIMEOUT
             state.hook_on(100_000)
             ok, err = state.run(chunk)
         finally:
+            eng.load_deadline = None
             state.hook_off()
             self.set_loading(False)
             eng.register_hook = None
@@ -115,15 +121,42 @@ class Libraries:
             raise ScriptError("ERR Error registering functions: " + _text(msg))
         if not lib.functions:
             raise ScriptError("ERR No functions registered")
-        for fname in lib.functions:
-            owner = self.functions.get(fname)
+        for key, fn in lib.functions.items():
+            owner = self.functions.get(key)
             if owner is not None and owner.library is not old:
-                raise ScriptError(f"ERR Function {fname} already exists")
+                raise ScriptError(f"ERR Function {fn.name} already exists")
         if old is not None:
             self._remove(old)
         self.libraries[name] = lib
         self.functions.update(lib.functions)
         return name
+
+    def get(self, name: bytes) -> Function | None:
+        """The function called ``name`` (function names ignore case, as Redis's dict)."""
+        return self.functions.get(name.decode("utf-8", "surrogateescape").lower())
+
+    def restore(self, codes: list[bytes], policy: str) -> Libraries | None:
+        """FUNCTION RESTORE / loading an RDB: the libraries of ``codes`` joined to these with
+        Redis's ``policy`` ("append", "replace") or, for "flush", a new set that replaces
+        these (returned). Nothing changes when it fails (ScriptError with Redis's texts)."""
+        fresh = Libraries(self.engine)
+        for code in codes:
+            fresh.load(code, False)
+        if policy == "flush":
+            return fresh
+        replaced = set()
+        for name in fresh.libraries:
+            if name in self.libraries:
+                if policy != "replace":
+                    raise ScriptError(f"ERR Library {name} already exists")
+                replaced.add(name)
+        for key, fn in fresh.functions.items():
+            owner = self.functions.get(key)
+            if owner is not None and owner.library.name not in replaced:
+                raise ScriptError(f"ERR Function {fn.name} already exists")
+        for lib in fresh.libraries.values():
+            self.load(lib.code, True)
+        return None
 
     def _remove(self, lib: Library) -> None:
         for fname in lib.functions:
@@ -148,13 +181,26 @@ class Libraries:
                                  b"is only applicable to Lua table (representing named arguments).")
             name = callback = None
             for k, v in t.items():
-                if k == b"function_name":
-                    name = v
-                elif k == b"callback":
+                if not isinstance(k, (bytes, int, float)) or isinstance(k, bool):
+                    return ERR_TAG, (b"ERR named argument key given to redis.register_function "
+                                     b"is not a string")
+                key = _lua_string(k).lower()
+                if key == b"function_name":
+                    name = _lua_string(v)
+                    if name is None:
+                        return ERR_TAG, (b"ERR function_name argument given to "
+                                         b"redis.register_function must be a string")
+                elif key == b"description":
+                    description = _lua_string(v)
+                    if description is None:
+                        return ERR_TAG, (b"ERR description argument given to "
+                                         b"redis.register_function must be a string")
+                elif key == b"callback":
+                    if state_type(v) != "function":
+                        return ERR_TAG, (b"ERR callback argument given to "
+                                         b"redis.register_function must be a function")
                     callback = v
-                elif k == b"description":
-                    description = v
-                elif k == b"flags":
+                elif key == b"flags":
                     if state_type(v) != "table":
                         return ERR_TAG, b"ERR flags argument to redis.register_function must be a table representing function flags"
                     fl = set()
@@ -170,21 +216,34 @@ class Libraries:
             if callback is None:
                 return ERR_TAG, b"ERR redis.register_function must get a callback argument"
         elif len(args) == 2:
-            name, callback = args
+            name, callback = _lua_string(args[0]), args[1]
+            if name is None:
+                return ERR_TAG, b"ERR first argument to redis.register_function must be a string"
+            if state_type(callback) != "function":
+                return ERR_TAG, (b"ERR second argument to redis.register_function must be a "
+                                 b"function")
         else:
             return ERR_TAG, b"ERR wrong number of arguments to redis.register_function"
-        if not isinstance(name, bytes):
-            return ERR_TAG, b"ERR function_name argument given to redis.register_function must be a string"
-        if state_type(callback) != "function":
-            return ERR_TAG, b"ERR callback argument given to redis.register_function must be a function"
         if not _NAME_RE.match(name):
             return ERR_TAG, (b"ERR Library names can only contain letters, numbers, or "
                              b"underscores(_) and must be at least one character long")
         fname = name.decode("latin-1")
-        if fname in lib.functions:
+        key = fname.lower()
+        if key in lib.functions:
             return ERR_TAG, b"ERR Function already exists in the library"
-        lib.functions[fname] = Function(fname, callback, flags, description, lib)
+        lib.functions[key] = Function(fname, callback, flags, description, lib)
         return 0, None
+
+
+def _lua_string(v) -> bytes | None:
+    """luaGetStringSds: strings, and numbers as Lua prints them; None for anything else."""
+    if isinstance(v, bytes):
+        return v
+    if isinstance(v, (int, float)) and not isinstance(v, bool):
+        from .runtime_types import lua_number_text
+
+        return lua_number_text(v)
+    return None
 
 
 def state_type(v) -> str:
@@ -204,8 +263,11 @@ def parse_library_header(code: bytes) -> str:
         raise ScriptError(f"ERR Engine '{_text(engine)}' not found")
     name = None
     for p in parts[1:]:
-        if p.startswith(b"name="):
-            name = p[5:]
+        if p[:5].lower() == b"name=":
+            if name is not None:
+                raise ScriptError("ERR Invalid metadata value, name argument was given multiple "
+                                  "times")
+            name = p[5:].strip(b'"')
         else:
             raise ScriptError("ERR Invalid metadata value given: " + _text(p))
     if name is None:

@@ -188,9 +188,9 @@ redis.status_reply = function(...)
 end
 redis.REDIS_VERSION = py.version
 redis.REDIS_VERSION_NUM = py.version_num
-if mode == "function" then
-    redis.register_function = py.register_function
-end
+-- Only the loading run of a library sees register_function (functions.py's load-time API):
+-- a function that calls it at run time finds nil, as in Redis.
+internal.register_function = py.register_function
 internal.redis = redis
 
 for _, name in ipairs({"cjson", "cmsgpack", "struct", "bit"}) do
