@@ -568,3 +568,31 @@ def test_client_pause_keeps_expired_keys_until_unpause():
     run(srv, c, "CLIENT", "UNPAUSE")
     assert run(srv, c, "GET", "k") is None
     assert b"k" not in db.data and srv.stat_expired_keys == 1
+
+
+def test_client_pause_write_holds_may_replicate_commands_and_the_master_stream():
+    """PAUSE WRITE holds Redis 7.0's MAY_REPLICATE commands and scripts that may write, not
+    no-writes scripts; the master link asks ``holds`` and waits for ``on_unpause``."""
+    from trioredis.commands.connection import pause_state
+
+    srv = make_server()
+    admin, c = new_client(srv), new_client(srv, 5001)
+    run(srv, admin, "CLIENT", "PAUSE", "100000", "WRITE")
+    assert isinstance(run(srv, c, "PUBLISH", "ch", "m"), Block)
+    assert isinstance(run(srv, new_client(srv, 5002), "PFCOUNT", "h"), Block)
+    assert isinstance(run(srv, new_client(srv, 5003), "EVAL", "return 1", "0"), Block)
+    assert run(srv, new_client(srv, 5004), "EVAL", "#!lua flags=no-writes\nreturn 1", "0") == 1
+    st = pause_state(srv)
+    assert st.holds(c, [b"SET", b"k", b"v"]) and not st.holds(c, [b"GET", b"k"])
+    woken = []
+    st.on_unpause(lambda: woken.append(True))
+    run(srv, admin, "CLIENT", "UNPAUSE")
+    assert woken == [True] and not st.holds(c, [b"SET", b"k", b"v"])
+
+
+def test_read_only_script_may_not_call_may_replicate_commands():
+    srv = make_server()
+    c = new_client(srv)
+    err = run(srv, c, "EVAL_RO", "return redis.call('publish','ch','msg')", "0")
+    assert err.message.startswith("ERR Write commands are not allowed from read-only scripts.")
+    assert run(srv, c, "EVAL", "return redis.call('publish','ch','msg')", "0") == 0

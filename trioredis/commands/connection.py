@@ -20,8 +20,9 @@ from ..errors import AUTH_NOT_CONFIGURED, INVALID_DB, SYNTAX, WRONGPASS, Command
 from ..errors import wrong_arity as _wrong_arity
 from ..protocol.replies import OK
 from ..tracking import tracking_of
+from . import registry
 from .args import parse_int
-from .registry import command, container
+from .registry import MAY_REPLICATE, command, container
 
 NOPROTO = "NOPROTO unsupported protocol version"
 BAD_NAME = "ERR Client names cannot contain spaces, newlines or special characters."
@@ -247,6 +248,7 @@ class ClientPause:
         self.end_ms = 0
         self.all = False
         self.held: list = []  # Blocks, in arrival order
+        self.waiters: list = []  # on_unpause callbacks (the master link)
         self.timer_running = False
         server.add_hook("cron", self.expire)
 
@@ -273,6 +275,26 @@ class ClientPause:
         self.held.append(blk)
         return blk
 
+    def holds(self, c, argv) -> bool:
+        """Whether ``argv`` from ``c`` must wait now. The master link asks before applying each
+        command of the stream: Redis 7.0 pauses its master client too (only replicas go on)."""
+        srv = self.server
+        if srv.client_pause is None:
+            return False
+        if srv.now_ms() >= self.end_ms:
+            self.unpause()
+            return False
+        if self.all:
+            return True
+        cmd = registry.lookup(argv[0])
+        if cmd is not None and cmd.subcommands is not None and len(argv) > 1:
+            cmd = cmd.subcommands.get(argv[1].lower(), cmd)
+        return cmd is not None and _pausable_write(c, cmd, argv)
+
+    def on_unpause(self, fn) -> None:
+        """Call ``fn()`` once, when the pause ends."""
+        self.waiters.append(fn)
+
     def expire(self) -> None:
         """Cron and the wake-up task: end the pause once its time has come."""
         if self.server.client_pause is not None and self.server.now_ms() >= self.end_ms:
@@ -284,6 +306,9 @@ class ClientPause:
         srv.client_pause = None
         srv.expire_paused = False
         srv.update_guard()
+        waiters, self.waiters = self.waiters, []
+        for fn in waiters:
+            fn()
         while self.held:
             held, self.held = self.held, []
             for blk in held:
@@ -317,8 +342,6 @@ class ClientPause:
             self._start_timer()
 
 
-# Redis 7.0's MAY_REPLICATE commands: not writes, but they can add to the replication stream.
-_MAY_REPLICATE = frozenset({"publish", "spublish", "pfcount", "eval", "evalsha", "fcall"})
 _SCRIPTS = frozenset({"eval", "evalsha", "fcall"})
 
 
@@ -334,7 +357,7 @@ def _pausable_one(c, cmd, argv) -> bool:
     if cmd.write or (cmd.may_replicate and cmd.name != "ping"):
         return True
     name = cmd.name
-    if name not in _MAY_REPLICATE:
+    if name not in MAY_REPLICATE:
         return False
     if name in _SCRIPTS:
         flags = _script_flags(c.server, name, argv)

@@ -24,6 +24,11 @@ KNOWN_FLAGS = frozenset(
     allow_busy""".split()
 )
 
+# Redis 7.0's MAY_REPLICATE commands: not writes, but they can add to the replication stream,
+# so CLIENT PAUSE WRITE holds them and read-only scripts may not call them. (Kept out of their
+# flags, which also decide MISCONF and fencing refusals, where Redis looks at writes only.)
+MAY_REPLICATE = frozenset({"publish", "spublish", "pfcount", "eval", "evalsha", "fcall"})
+
 GROUP_CATEGORIES = {
     "string": "string",
     "list": "list",

@@ -373,6 +373,8 @@ class MasterLink:
                 if name == b"replconf" and len(argv) > 1 and argv[1].lower() == b"getack":
                     acks.append(_command("REPLCONF", "ACK", self.offset))
                 else:
+                    if srv.client_pause is not None:
+                        await _wait_client_pause(srv, c, argv)
                     srv.in_master_stream = True
                     try:
                         reply = srv.execute(c, argv)
@@ -391,6 +393,18 @@ class MasterLink:
             for ack in acks:
                 await self._send(ack)
             await trio.lowlevel.checkpoint()
+
+
+async def _wait_client_pause(srv, c, argv) -> None:
+    """CLIENT PAUSE holds the master client as any other (the stream is still read, so
+    slave_read_repl_offset grows while slave_repl_offset waits)."""
+    from ..commands.connection import pause_state
+
+    st = pause_state(srv)
+    while st.holds(c, argv):
+        unpaused = trio.Event()
+        st.on_unpause(unpaused.set)
+        await unpaused.wait()
 
 
 def _single(e: BaseException) -> BaseException:
