@@ -14,7 +14,7 @@ class Block:
     """A client blocked on keys (BLPOP, XREAD BLOCK, ...), waiting to be served in order."""
 
     __slots__ = ("client", "cmd", "argv", "keys", "db", "timeout", "timeout_reply", "reply",
-                 "done", "wakeup")
+                 "done", "wakeup", "usec", "orig_argv")
 
     def __init__(self, client, cmd, argv, keys, timeout, timeout_reply):
         self.client = client
@@ -27,6 +27,8 @@ class Block:
         self.reply = None
         self.done = False
         self.wakeup: Callable | None = None  # set by the connection: wakes its task
+        self.usec = None  # a handler's block: its run time so far (latency.Timing)
+        self.orig_argv = None  # the command as sent, for the slow log
 
 
 class _StillBlocked:

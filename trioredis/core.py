@@ -21,6 +21,8 @@ from .config import Config
 from .errors import CommandError
 from .extensions import SERVER_INIT
 from .keyspace import Database
+from .latency import FAST_US as _FAST_US
+from .latency import record as _record_latency
 from .log import Logger
 from .protocol.replies import NULL_ARRAY, QUEUED, ErrorReply
 
@@ -43,6 +45,7 @@ class ManualClock(Clock):
         self.now += seconds
 
 
+_clock_ns = time.perf_counter_ns  # CLOCK_MONOTONIC: one read before and one after a command
 _command_named = registry.TABLE.get  # the table is filled in place, never replaced
 _EXEC_NAMES = frozenset({"exec", "discard", "multi", "watch", "quit", "reset"})
 _PUBSUB_ALLOWED = frozenset(
@@ -198,11 +201,27 @@ class Server:
                 return refused
         # call(), inlined: this runs for every request.
         dirty = self.dirty
-        cmd.calls += 1
+        t = _clock_ns()
         try:
             reply = cmd.proc(c, argv)
         except Exception as e:
             reply = self._failed(cmd, argv, e)
+        t = (_clock_ns() - t) // 1000  # microseconds, as Redis's call() measures
+        if reply.__class__ is Block:
+            self.timing.blocked(cmd, reply, argv, t)
+        else:
+            cmd.calls += 1
+            cmd.usec += t
+            if reply.__class__ is ErrorReply:
+                cmd.failed_calls += 1
+            if self.latency_tracking:
+                h = cmd.latency_hist
+                if h is not None and t < _FAST_US:
+                    h[t] += 1
+                else:
+                    _record_latency(cmd, t)
+            if t >= self.slow_usec:  # the slow log's or the latency monitor's threshold
+                self.timing.slow(c, cmd, argv, t)
         if cmd.readonly and self.tracking is not None:  # CLIENT TRACKING: keys now cached
             self.tracking.after_read(c, cmd, argv)
         if self.monitors or (self.dirty != dirty and self.propagate_targets):
@@ -321,11 +340,26 @@ class Server:
     def call(self, c: Client, cmd, argv):
         """Run ``cmd`` for ``c`` and propagate it: Redis's call() (``execute`` inlines it)."""
         dirty = self.dirty
-        cmd.calls += 1
+        t = _clock_ns()
         try:
             reply = cmd.proc(c, argv)
         except Exception as e:
             reply = self._failed(cmd, argv, e)
+        t = (_clock_ns() - t) // 1000
+        if c.retrying:  # a key is serving a blocked client: finish_block counts the call
+            if reply is not STILL_BLOCKED and c.blocked is not None:
+                self.timing.served(c.blocked, t)
+        elif reply.__class__ is Block:
+            self.timing.blocked(cmd, reply, argv, t)
+        else:
+            cmd.calls += 1
+            cmd.usec += t
+            if reply.__class__ is ErrorReply:
+                cmd.failed_calls += 1
+            if self.latency_tracking:
+                _record_latency(cmd, t)
+            if t >= self.slow_usec:
+                self.timing.slow(c, cmd, argv, t)
         if cmd.readonly and self.tracking is not None:
             self.tracking.after_read(c, cmd, argv)
         if self.monitors or (self.dirty != dirty and self.propagate_targets):
@@ -335,7 +369,6 @@ class Server:
 
     def _failed(self, cmd, argv, e: Exception) -> ErrorReply:
         """The error reply of a handler that raised; a bug must not take the server down."""
-        cmd.failed_calls += 1
         if isinstance(e, CommandError):
             return self.error_reply(e.message)
         self.stat_unexpected_error_replies += 1
@@ -439,7 +472,7 @@ class Server:
                     reply = self._retry(blk)
                     if reply is STILL_BLOCKED:
                         continue
-                    self.finish_block(blk, reply)
+                    self.finish_block(blk, reply, served=True)
                 self.serving_key = None
 
     def _retry(self, blk: Block):
@@ -449,19 +482,20 @@ class Server:
         c.retrying = True
         current, self.current_client = self.current_client, c  # its writes are its own
         try:
-            reply = self.call(c, blk.cmd, blk.argv)
-            # One call per command, counted when it first ran and blocked (Redis counts it once,
-            # at unblock): a retry adds only its failure, if any.
-            blk.cmd.calls -= 1
-            return reply
+            # One call per command, counted when it first ran and blocked, as Redis 7.0 does;
+            # call() adds the retry's time and finish_block the rest (latency.Timing.unblocked).
+            return self.call(c, blk.cmd, blk.argv)
         finally:
             c.retrying = False
             c.db = saved_db
             self.current_client = current
 
-    def finish_block(self, blk: Block, reply) -> None:
+    def finish_block(self, blk: Block, reply, served: bool = False) -> None:
+        """End a block with ``reply`` (``served``: a ready key's retry gave it)."""
         blk.done = True
         blk.reply = reply
+        if blk.usec is not None:  # a handler's block (not a CLIENT PAUSE hold)
+            self.timing.unblocked(blk, reply, served)
         self.unblock(blk)
         if blk.wakeup is not None:
             blk.wakeup()

@@ -2,8 +2,8 @@
 
 Each section is a list of ``field:value`` lines under a ``# Title`` header; sections are
 separated by a blank line and every line ends in ``\\r\\n``. Values are ours where we have
-them (clients, keys, commands, errors, CPU, RSS) and Redis's idle defaults where a subsystem
-does not exist here (forks, defrag, I/O threads).
+them (clients, keys, commands and their timing, errors, CPU, RSS) and Redis's idle defaults
+where a subsystem does not exist here (forks, defrag, I/O threads).
 
 Other modules add or change fields through hooks named ``info_<section>`` (``info_replication``,
 ``info_persistence``, ...): ``fn(server, lines) -> lines | None`` gets the section's lines and
@@ -21,6 +21,7 @@ import time
 from collections import deque
 
 from .commands import registry
+from .latency import percentiles_line
 
 VERSION = "7.0.15"
 BUILD_ID = hashlib.sha1(b"trioredis " + VERSION.encode()).hexdigest()[:16]
@@ -404,18 +405,23 @@ def _modules(s) -> list[str]:
     return []
 
 
+def _all_commands():
+    """Every command, each container followed by its subcommands (Redis's command table)."""
+    for cmd in registry.all_commands():
+        yield cmd
+        if cmd.subcommands:
+            yield from sorted(set(cmd.subcommands.values()), key=lambda x: x.name)
+
+
 def _commandstats(s) -> list[str]:
     out = []
-    for cmd in registry.all_commands():
-        subs = [cmd]
-        if cmd.subcommands:
-            subs += sorted(set(cmd.subcommands.values()), key=lambda x: x.name)
-        for x in subs:
-            if x.calls or x.failed_calls or x.rejected_calls:
-                out.append(
-                    f"cmdstat_{x.name}:calls={x.calls},usec=0,usec_per_call=0.00,"
-                    f"rejected_calls={x.rejected_calls},failed_calls={x.failed_calls}"
-                )
+    for x in _all_commands():
+        if x.calls or x.failed_calls or x.rejected_calls:
+            per_call = x.usec / x.calls if x.calls else 0
+            out.append(
+                f"cmdstat_{x.name}:calls={x.calls},usec={x.usec},usec_per_call={per_call:.2f},"
+                f"rejected_calls={x.rejected_calls},failed_calls={x.failed_calls}"
+            )
     return out
 
 
@@ -424,7 +430,16 @@ def _errorstats(s) -> list[str]:
 
 
 def _latencystats(s) -> list[str]:
-    return []  # commands are not timed: no latency percentiles to report
+    """Each command's latency percentiles (latency-tracking-info-percentiles), from the
+    histograms core's timing fills while latency-tracking is on."""
+    if not s.config["latency-tracking"]:
+        return []
+    try:
+        wanted = s.config["latency-tracking-info-percentiles"]
+    except KeyError:  # a build without the parameter: Redis's default
+        wanted = [50.0, 99.0, 99.9]
+    return [percentiles_line(x.name, x.latency_hist, wanted)
+            for x in _all_commands() if x.latency_hist]
 
 
 def _cluster(s) -> list[str]:

@@ -1,8 +1,9 @@
 """SLOWLOG, LATENCY and MONITOR: watching the server at work.
 
-Commands are not timed here, so the slow log and the latency events are empty unless something
-fills ``server.slowlog`` / ``server.latency_events``; MONITOR feeds every monitoring client one
-line per command through the "monitor" hook of ``Server.call``.
+``core.Server`` times every command and ``latency.Timing`` (``server.timing``) keeps what that
+feeds: the slow log, the latency monitor's events and each command's latency histogram. MONITOR
+feeds every monitoring client one line per command through the "monitor" hook of
+``Server.call``. Both hide secrets the way Redis redacts them (:func:`redacted`).
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import time
 
 from ..config import canonical
 from ..errors import CommandError
+from ..latency import Timing, buckets, cumulative_distribution, histogram_total
 from ..protocol.replies import OK, Raw, Verbatim
 from .args import to_int
 from .config_cmd import SENSITIVE_CONFIGS
@@ -34,15 +36,10 @@ _containers()
 
 
 # -- SLOWLOG and LATENCY ---------------------------------------------------------------------
+# The state lives in latency.Timing (``server.timing``), fed by core's timing of every call.
 
-
-def _slowlog(srv) -> list:
-    """Entries ``[id, unix time, usec, argv, addr, name]``, newest first (empty: commands
-    are not timed; a module that times them may fill ``server.slowlog``)."""
-    log = getattr(srv, "slowlog", None)
-    if log is None:
-        log = srv.slowlog = []
-    return log
+SLOWLOG_COUNT = "ERR count should be greater than or equal to -1"
+NO_SAMPLES = "ERR No samples available for event '{}'"
 
 
 @command("slowlog|get", -2, "admin loading stale", group="server", since="2.2.12",
@@ -51,28 +48,29 @@ def slowlog_get(c, argv):
     """Get the slow log's entries"""
     if len(argv) > 3:
         raise subcommand_syntax_error(argv)
+    log = c.server.timing.slowlog
     count = 10
     if len(argv) == 3:
         count = to_int(argv[2])
         if count is None or count < -1:
-            raise CommandError("ERR count should be greater than or equal to -1")
-    log = _slowlog(c.server)
-    entries = log if count == -1 else log[:count]
-    return [list(e) for e in entries]
+            raise CommandError(SLOWLOG_COUNT)
+        if count == -1:
+            count = len(log.entries)
+    return log.get(count)
 
 
 @command("slowlog|len", 2, "admin loading stale", group="server", since="2.2.12",
          complexity="O(1)")
 def slowlog_len(c, argv):
     """Get the slow log's length"""
-    return len(_slowlog(c.server))
+    return len(c.server.timing.slowlog.entries)
 
 
 @command("slowlog|reset", 2, "admin loading stale", group="server", since="2.2.12",
          complexity="O(N) where N is the number of entries in the slowlog")
 def slowlog_reset(c, argv):
     """Clear all entries from the slow log"""
-    _slowlog(c.server).clear()
+    c.server.timing.slowlog.entries.clear()
     return OK
 
 
@@ -92,23 +90,14 @@ def slowlog_help(c, argv):
     ])
 
 
-def _latency_events(srv) -> dict:
-    """event name -> [(unix time, latency ms), ...] (empty: nothing is timed here)."""
-    ev = getattr(srv, "latency_events", None)
-    if ev is None:
-        ev = srv.latency_events = {}
-    return ev
-
-
 @command("latency|latest", 2, "admin noscript loading stale", group="server", since="2.8.13",
          complexity="O(1)")
 def latency_latest(c, argv):
     """Return the latest latency samples for all events."""
     out = []
-    for name, samples in _latency_events(c.server).items():
-        if samples:
-            t, ms = samples[-1]
-            out.append([name.encode(), t, ms, max(s[1] for s in samples)])
+    for name, ts in c.server.timing.monitor.events.items():
+        t, ms = ts.latest()
+        out.append([name.encode(), t, ms, ts.max])
     return out
 
 
@@ -116,24 +105,18 @@ def latency_latest(c, argv):
          since="2.8.13", complexity="O(1)")
 def latency_history(c, argv):
     """Return timestamp-latency samples for the event."""
-    samples = _latency_events(c.server).get(argv[2].decode("utf-8", "replace"), [])
-    return [[t, ms] for t, ms in samples]
+    ts = c.server.timing.monitor.events.get(argv[2].decode("utf-8", "replace"))
+    return [] if ts is None else [[t, ms] for t, ms in ts.ordered()]
 
 
 @command("latency|reset", -2, "admin noscript loading stale", group="server", since="2.8.13",
          complexity="O(1)")
 def latency_reset(c, argv):
     """Reset latency data for one or more events."""
-    events = _latency_events(c.server)
+    monitor = c.server.timing.monitor
     if len(argv) == 2:
-        n = len(events)
-        events.clear()
-        return n
-    n = 0
-    for a in argv[2:]:
-        if events.pop(a.decode("utf-8", "replace"), None) is not None:
-            n += 1
-    return n
+        return monitor.reset()
+    return monitor.reset([a.decode("utf-8", "replace") for a in argv[2:]])
 
 
 @command("latency|graph", 3, "admin noscript loading stale", group="server", since="2.8.13",
@@ -141,9 +124,10 @@ def latency_reset(c, argv):
 def latency_graph(c, argv):
     """Return a latency graph for the event."""
     name = argv[2].decode("utf-8", "replace")
-    if not _latency_events(c.server).get(name):
-        raise CommandError(f"ERR No samples available for event '{name}'")
-    return Verbatim(f"{name} - latency samples are recorded, graphs are not drawn\n".encode())
+    monitor = c.server.timing.monitor
+    if name not in monitor.events:
+        raise CommandError(NO_SAMPLES.format(name))
+    return Verbatim(monitor.graph(name).encode())
 
 
 @command("latency|doctor", 2, "admin noscript loading stale", group="server", since="2.8.13",
@@ -151,17 +135,14 @@ def latency_graph(c, argv):
 def latency_doctor(c, argv):
     """Return a human readable latency analysis report."""
     srv = c.server
-    if not _latency_events(srv) and not srv.config["latency-monitor-threshold"]:
-        return Verbatim(
-            b"I'm sorry, Dave, I can't do that. Latency monitoring is disabled in this Redis "
-            b"instance. You may use \"CONFIG SET latency-monitor-threshold <milliseconds>.\" in "
-            b"order to enable it. If we weren't in a deep space mission I'd suggest to take a "
-            b"look at https://redis.io/topics/latency-monitor.\n"
-        )
-    return Verbatim(
-        b"Dave, no latency spike was observed during the lifetime of this Redis instance, not "
-        b"in the slightest bit. I honestly think you ought to sleep better at night.\n"
-    )
+    return Verbatim(srv.timing.monitor.doctor(srv).encode())
+
+
+def _histogram(cmd) -> dict:
+    """fillCommandCDF: the calls the histogram holds and its cumulative distribution."""
+    hist = cmd.latency_hist
+    return {b"calls": histogram_total(hist),
+            b"histogram_usec": dict(cumulative_distribution(buckets(hist)))}
 
 
 @command("latency|histogram", -2, "admin noscript loading stale", group="server",
@@ -170,13 +151,19 @@ def latency_doctor(c, argv):
          "retrieved.")
 def latency_histogram(c, argv):
     """Return the cumulative distribution of latencies of a subset of commands or all."""
+    srv = c.server
     if len(argv) == 2:
-        cmds = [x for x in all_names() if x.proc is not None]
+        cmds = all_names(srv)
     else:
-        cmds = [x for x in (lookup_full(a) for a in argv[2:]) if x is not None]
-    # Commands are not timed: the call counts are real, the histograms empty.
-    return {x.name.encode(): {b"calls": x.calls, b"histogram_usec": {}}
-            for x in cmds if x.calls}
+        cmds = []
+        for a in argv[2:]:
+            cmd = lookup_full(a, srv)
+            if cmd is None:
+                continue  # unknown names are skipped, as Redis does
+            cmds.append(cmd)
+            if cmd.subcommands:
+                cmds.extend(sorted(set(cmd.subcommands.values()), key=lambda x: x.name))
+    return {x.name.encode(): _histogram(x) for x in cmds if x.latency_hist}
 
 
 @command("latency|help", 2, "loading stale", group="server", since="2.8.13",
@@ -242,25 +229,46 @@ def quote(arg: bytes) -> bytes:
     return b'"' + b"".join([table[b] for b in arg]) + b'"'
 
 
-def _redacted(cmd, argv: list) -> list:
-    """AUTH, HELLO AUTH and CONFIG SET of secrets show ``(redacted)``, as in Redis."""
+def redacted(cmd, argv: list) -> list:
+    """The arguments Redis hides from MONITOR and the slow log (redactClientCommandArgument):
+    AUTH's, HELLO's AUTH pair, sensitive CONFIG SET values, everything ACL SETUSER is given
+    and MIGRATE's AUTH/AUTH2 credentials."""
     name = cmd.name
+    if name not in _REDACTING:
+        return argv
+    out = list(argv)
+    r = b"(redacted)"
     if name == "auth":
-        return argv[:1] + [b"(redacted)"] * (len(argv) - 1)
-    if name == "hello":
-        out = list(argv)
+        out[1:] = [r] * (len(argv) - 1)
+    elif name == "hello":
         for i in range(2, len(argv) - 2):
             if argv[i].upper() == b"AUTH":
-                out[i + 1] = out[i + 2] = b"(redacted)"
+                out[i + 1] = out[i + 2] = r
                 break
-        return out
-    if name == "config|set":
-        out = list(argv)
+    elif name == "config|set":
         for i in range(2, len(argv) - 1, 2):
             if canonical(argv[i].decode("utf-8", "replace")) in SENSITIVE_CONFIGS:
-                out[i + 1] = b"(redacted)"
-        return out
-    return argv
+                out[i + 1] = r
+    elif name == "acl|setuser":
+        out[2:] = [r] * (len(argv) - 2)
+    elif name == "migrate":
+        i = 6
+        while i < len(argv):
+            opt = argv[i].upper()
+            if opt == b"AUTH" and i + 1 < len(argv):
+                out[i + 1] = r
+                i += 1
+            elif opt == b"AUTH2" and i + 2 < len(argv):
+                out[i + 1] = out[i + 2] = r
+                i += 2
+            elif opt == b"KEYS":
+                break
+            i += 1
+    return out
+
+
+_REDACTING = frozenset({"auth", "hello", "config|set", "acl|setuser", "migrate"})
+Timing.redact = staticmethod(redacted)
 
 
 def feed_monitors(c, cmd, argv) -> None:
@@ -268,8 +276,8 @@ def feed_monitors(c, cmd, argv) -> None:
     if cmd.admin or "skip_monitor" in cmd.flags:
         return
     srv = c.server
-    if cmd.name in ("auth", "hello", "config|set"):
-        argv = _redacted(cmd, argv)
+    if cmd.name in _REDACTING:
+        argv = redacted(cmd, argv)
     now = time.time()
     sec = int(now)
     line = b"+%d.%06d [%d %s] %s\r\n" % (

@@ -82,6 +82,8 @@ class Command:
     calls: int = 0
     rejected_calls: int = 0
     failed_calls: int = 0
+    usec: int = 0  # time spent in the handler (latency.py)
+    latency_hist: dict | None = None  # bucket -> count, made on first use (latency.py)
 
     def __post_init__(self):
         f = self.flags
