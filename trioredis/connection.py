@@ -125,9 +125,21 @@ class Connection:
         if not done and self.nursery is not None:
             self._start_drain()
 
+    def _limits(self) -> tuple[int, int, int]:
+        """(hard, soft, soft seconds) of this client's class; a master link has none."""
+        return self.server.config["client-output-buffer-limit"].get(self.client.kind(), (0, 0, 0))
+
+    def _reply_threshold(self) -> int | float:
+        """The pending reply bytes past which the request loop checks the limits: Redis counts
+        only what overflows its 16 KB reply buffer (omem)."""
+        hard, soft, _ = self._limits()
+        if not (hard or soft):
+            return float("inf")
+        return min(x for x in (hard, soft) if x) + REPLY_CHUNK
+
     def _over_limit(self) -> bool:
         """client-output-buffer-limit for this client's class: hard, then soft for N seconds."""
-        hard, soft, secs = self.server.config["client-output-buffer-limit"][self.client.kind()]
+        hard, soft, secs = self._limits()
         n = self.out_bytes
         if hard and n > hard:
             self._close_for_limit(n)
@@ -144,11 +156,14 @@ class Connection:
         return False
 
     def _close_for_limit(self, n: int) -> None:
+        """Close at once; what is still queued is dropped, as Redis frees the client's buffers."""
         c = self.client
         self.log.warning(
             f"Client id={c.id} addr={c.addr} scheduled to be closed ASAP for overcoming of "
             f"output buffer limits (omem={n})."
         )
+        self.outq.clear()
+        self.out_bytes = 0
         self.kill()
 
     async def _drain(self) -> None:
@@ -176,7 +191,9 @@ class Connection:
                     rest = bytes(view)
                     self.outq.insert(0, rest)
                     self.out_bytes += len(rest)
-                    await wait_writable(sock)
+                    await self._wait_writable_within_limits()
+                    if self.closed:
+                        return
                     view = memoryview(b"".join(self.outq))
                     self.outq.clear()
                     self.out_bytes = 0
@@ -184,6 +201,25 @@ class Connection:
                 self.server.stat_net_output_bytes += sent
                 view = view[sent:]
             self.soft_since = 0.0
+
+    async def _wait_writable_within_limits(self) -> None:
+        """Wait for room in the socket; past the soft limit, only until its time is up (Redis's
+        clientsCron closes such a client even when no new output arrives)."""
+        _, soft, secs = self._limits()
+        while not self._over_limit():
+            if not soft:
+                await wait_writable(self.sock)
+                return
+            # Pushes made meanwhile may pass the soft limit: look again when its time could
+            # be up.
+            if self.soft_since:
+                deadline = self.soft_since + secs
+            else:
+                deadline = trio.current_time() + max(secs, 0.1)
+            with trio.move_on_at(deadline) as scope:
+                await wait_writable(self.sock)
+            if not scope.cancelled_caught:
+                return
 
     def buffer_stats(self, now_ms: int) -> tuple:
         """CLIENT LIST's (qbuf, qbuf-free, argv-mem, argc, obl, oll, omem, rbs, rbp): replies
@@ -261,6 +297,8 @@ class Connection:
             qbuf.read(parser.held()[0], len(data))
             reqs = parser.feed(data)
             self.busy = True
+            threshold = self._reply_threshold()
+            pending = self.out_bytes
             try:
                 for argv in reqs:
                     self.argv = argv
@@ -274,7 +312,11 @@ class Connection:
                         if reply is None and c.killed:
                             return
                     if c.reply_mode == "on":
-                        outq.append(c.encode(reply))
+                        out = c.encode(reply)
+                        outq.append(out)
+                        pending += len(out)
+                        if pending > threshold and self._replies_over_limit(pending):
+                            return  # closed for its output buffer limit: nothing is sent
                     elif c.reply_mode == "skip":
                         c.reply_mode = "on"
                     elif c.reply_mode == "skip_next":  # CLIENT REPLY SKIP: skip the next one
@@ -286,6 +328,7 @@ class Connection:
                         break
                     if len(outq) & 63 == 0 and sum(map(len, outq)) > FLUSH_AT:  # every 64th: O(1) amortized
                         await self._flush()
+                        pending = self.out_bytes
                 qbuf.processed(*parser.held())
                 tracking = srv.tracking
                 if tracking is not None and tracking.broadcast_due:
@@ -306,6 +349,24 @@ class Connection:
             if self.outq:
                 await self._flush()
             await checkpoint()
+
+    def reply_room(self) -> int | float:
+        """Reply bytes this client may still get before its hard limit closes it (inf when
+        unlimited): a command making a huge reply (HRANDFIELD -count) stops there, as Redis's
+        loops stop once the client is marked CLOSE_ASAP, and the client is closed."""
+        hard = self._limits()[0]
+        if not hard:
+            return float("inf")
+        return max(hard + REPLY_CHUNK - sum(map(len, self.outq)), 0)
+
+    def _replies_over_limit(self, pending: int) -> bool:
+        """The replies of this batch pass the limit: checked as Redis does after each reply
+        (the static 16 KB buffer does not count), before anything of them is sent."""
+        self.out_bytes = pending - REPLY_CHUNK
+        if self._over_limit():
+            return True
+        self.out_bytes = pending
+        return False
 
     def _send_queued(self) -> bool:
         """One non-blocking send of everything queued: True if all of it went (the rest stays

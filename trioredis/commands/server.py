@@ -8,6 +8,8 @@ and MONITOR in monitoring.py.
 
 from __future__ import annotations
 
+import signal
+
 from .. import extensions
 from ..errors import SYNTAX, CommandError
 from ..protocol.replies import OK, Raw, Verbatim
@@ -65,13 +67,17 @@ def shutdown(c, argv):
         opts.add(o)
     if (b"abort" in opts and len(opts) > 1) or {b"save", b"nosave"} <= opts:
         raise CommandError(SYNTAX)
+    srv = c.server
     if b"abort" in opts:
-        raise CommandError("ERR No shutdown in progress.")
+        if not srv.shutdown_asap:
+            raise CommandError("ERR No shutdown in progress.")
+        srv.shutdown_asap = 0  # a signal's shutdown the cron has not begun yet
+        srv.log.notice("Shutdown manually aborted.")
+        return OK
     if b"now" not in opts and c.deny_blocking:
         raise CommandError(
             "ERR SHUTDOWN without NOW or ABORT isn't allowed for DENY BLOCKING client"
         )
-    srv = c.server
     if b"nosave" in opts:
         save = False
     elif b"save" in opts:
@@ -91,6 +97,40 @@ def shutdown(c, argv):
         srv.shutdown_requested()
     c.close_after_reply = True
     return Raw(b"")  # the client gets no reply: the connection just closes
+
+
+def _shutdown_asap(server) -> None:
+    """The cron's half of SIGINT/SIGTERM (Redis's serverCron with shutdown_asap set): the
+    signal only marks the shutdown as asked, so DEBUG PAUSE-CRON holds it and SHUTDOWN ABORT
+    cancels it. It runs with the flags of ``shutdown-on-sigint``/``-sigterm`` (default: save
+    when there are save points); when the final save fails (and no ``force``) the server
+    keeps running and the request is dropped."""
+    signum = server.shutdown_asap
+    if not signum:
+        return
+    flags = server.config["shutdown-on-sigint" if signum == signal.SIGINT
+                          else "shutdown-on-sigterm"]
+    save = True if "save" in flags else False if "nosave" in flags else None
+    server.log.warning("User requested shutdown...")
+    failed = False
+    for hook in server.hooks.get("shutdown", ()):  # persistence saves here; False = it failed
+        if hook(save) is False:
+            failed = True
+    if failed and "force" not in flags:
+        server.log.warning("Errors trying to shut down the server. Check the logs for more "
+                           "information.")
+        server.shutdown_asap = 0
+        return
+    if server.shutdown_requested is not None:
+        server.shutdown_requested()
+
+
+def _init_shutdown(server) -> None:
+    server.shutdown_asap = 0  # the signal number of a shutdown asked by a signal, not begun
+    server.add_hook("cron", lambda: _shutdown_asap(server))
+
+
+extensions.SERVER_INIT.append(_init_shutdown)
 
 
 # -- INFO ------------------------------------------------------------------------------------
