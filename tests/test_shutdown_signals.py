@@ -1,7 +1,8 @@
 """SIGINT/SIGTERM as Redis handles them: the signal only asks for a shutdown, the cron carries
 it out, so DEBUG PAUSE-CRON holds it and SHUTDOWN ABORT cancels it; a failed final save drops
-the request; a second SIGINT while the final save runs exits at once and removes the temp RDB.
-(unit/shutdown). Subprocess servers, loopback only."""
+the request; a second SIGINT while the final save runs exits at once and removes the temp RDB
+(unit/shutdown); SIGABRT leaves Redis's crash report (integration/logging). Subprocess servers,
+loopback only."""
 
 from __future__ import annotations
 
@@ -108,5 +109,19 @@ def test_second_sigint_during_the_final_save_exits_and_removes_the_temp_rdb(tmp_
         assert "You insist... exiting now." in log.read_text()
     finally:
         r.close()
+        if p.poll() is None:
+            p.kill()
+
+
+def test_sigabrt_writes_the_crash_report_then_dies_by_it(tmp_path):
+    """integration/logging: the log shows 'crashed by signal' and the process dies by the
+    signal it got (no clean exit)."""
+    p, port, log = _start(tmp_path, "--save", "")
+    try:
+        p.send_signal(signal.SIGABRT)
+        assert p.wait(timeout=60) == -signal.SIGABRT
+        text = log.read_text()
+        assert "Redis 7.0.15 crashed by signal: 6" in text and "STACK TRACE" in text
+    finally:
         if p.poll() is None:
             p.kill()

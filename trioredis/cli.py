@@ -17,6 +17,7 @@ from functools import partial
 import trio
 import typer
 
+from .commands.debug_more import install_crash_handler
 from .config import DIRECTIVES, PARAMS, Config, canonical
 from .core import Server
 from .errors import ConfigError, StartupError
@@ -306,6 +307,7 @@ async def _main(srv: Server, log: Logger) -> int:
                     signal_shutdown(srv, log, signum)
 
             insist_on_second_sigint(srv, log)
+            install_crash_handler(log)  # SIGABRT & co.: Redis's crash report, then die
             nursery.start_soon(watch_signals)
             nursery.start_soon(run_server)
     return code

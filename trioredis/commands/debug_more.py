@@ -1,7 +1,8 @@
 """More DEBUG subcommands (the ones Redis's test suite and tools use beyond the basics in
 debug.py): LOADAOF, QUICKLIST-PACKED-THRESHOLD, REPLYBUFFER, PAUSE-CRON, SET-DISABLE-DENY-SCRIPTS,
 LISTPACK, QUICKLIST, SDSLEN, STRINGMATCH-TEST, STRUCTSIZE, LEAK, CLIENT-EVICTION, CLUSTERLINK,
-SEGFAULT, SET-SKIP-CHECKSUM-VALIDATION, AOF-FLUSH-SLEEP, HTSTATS, HTSTATS-KEY.
+SEGFAULT, SET-SKIP-CHECKSUM-VALIDATION, AOF-FLUSH-SLEEP, HTSTATS, HTSTATS-KEY; and the crash
+report SEGFAULT writes, which the server also writes on SIGABRT (``install_crash_handler``).
 
 Each is a handler ``(c, argv) -> reply`` listed in ``MORE`` (name -> handler, min argc, max
 argc), which debug.py merges into its table. Where Redis reports a C structure trioredis does
@@ -217,16 +218,34 @@ def _debug_clusterlink(c, argv):
     raise CommandError("ERR Debug option only available for cluster mode enabled setup!")
 
 
-def _debug_segfault(c, argv):
-    """Crash as Redis does: a crash report in the log, then death by SIGSEGV."""
+def crash_report(log, signum: int, where: str) -> None:
+    """Redis's bug report in the log (the lines a crash leaves: the signal, then the stack)."""
     import traceback
 
-    log = c.server.log
     log.warning("\n\n=== REDIS BUG REPORT START: Cut & paste starting from here ===")
-    log.warning("Redis 7.0.15 crashed by signal: 11, si_code: 0")
-    log.warning("Crashed running the instruction at: debugCommand (DEBUG SEGFAULT)")
+    log.warning(f"Redis 7.0.15 crashed by signal: {signum}, si_code: 0")
+    log.warning(f"Crashed running the instruction at: {where}")
     log.warning("\n------ STACK TRACE ------\n" + "".join(traceback.format_stack()))
     log.warning("\n=== REDIS BUG REPORT END. Make sure to include from START to END. ===")
+
+
+def install_crash_handler(log) -> None:
+    """SIGABRT, SIGBUS, SIGFPE and SIGILL sent to the process write the crash report, then
+    the process dies by the same signal, as with Redis's sigsegvHandler. Main thread only."""
+
+    def handler(signum, frame):
+        crash_report(log, signum, getattr(frame, "f_code", None) and frame.f_code.co_name
+                     or "unknown")
+        signal.signal(signum, signal.SIG_DFL)
+        os.kill(os.getpid(), signum)
+
+    for sig in (signal.SIGABRT, signal.SIGBUS, signal.SIGFPE, signal.SIGILL):
+        signal.signal(sig, handler)
+
+
+def _debug_segfault(c, argv):
+    """Crash as Redis does: a crash report in the log, then death by SIGSEGV."""
+    crash_report(c.server.log, signal.SIGSEGV, "debugCommand (DEBUG SEGFAULT)")
     signal.signal(signal.SIGSEGV, signal.SIG_DFL)
     os.kill(os.getpid(), signal.SIGSEGV)
     return OK  # not reached
