@@ -263,4 +263,32 @@ def function_help(c, argv):
     ])
 
 
-extensions.SERVER_INIT.append(lambda srv: libraries_of(srv))
+# -- persistence: the libraries in RDB files (opcode 245) and AOF rewrites ----------------
+
+
+def _attach(srv) -> None:
+    libraries_of(srv)
+    srv.add_hook("function_codes", lambda: [
+        lib.code for lib in libraries_of(srv).libraries.values()])
+    srv.add_hook("rdb_functions_load", lambda codes, merge: _rdb_functions(srv, codes, merge))
+
+
+def _rdb_functions(srv, codes: list, merge: bool):
+    """The libraries of an RDB being loaded: checked now, applied by the returned callable
+    once the keys are in. A load replaces the libraries (Redis's emptyData clears them);
+    a merging load (DEBUG RELOAD NOFLUSH) replaces only those of the same name."""
+    from ..persistence.rdb_format import RDBError
+
+    try:
+        fresh = libraries_of(srv).restore(codes, "replace" if merge else "flush")
+    except ScriptError as e:
+        raise RDBError(f"Failed loading library: {e.message}") from None
+
+    def apply():
+        if fresh is not None:
+            srv.scripting.functions = fresh
+
+    return apply
+
+
+extensions.SERVER_INIT.append(_attach)

@@ -75,7 +75,7 @@ def check(data, now_ms: int | None = None) -> tuple[bool, list[str]]:
     if empty:
         lines.append(f"[info] {empty} empty keys (skipped when loading)")
     if functions:
-        lines.append(f"[info] {functions} function libraries (skipped when loading)")
+        lines.append(f"[info] {functions} function libraries")
     if modules_aux:
         lines.append(f"[info] {modules_aux} module aux fields (refused when loading)")
     for dbid in sorted(per_db):

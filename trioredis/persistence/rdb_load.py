@@ -56,6 +56,7 @@ def load_into(server, data, *, drop_expired: bool | None = None, allow_dup: bool
     staged_db = None
     cur_db = -1
     events = parse(data, now_ms=now, ctx=ctx, verify_checksum=server.config["rdbchecksum"])
+    functions: list[bytes] = []
     for ev in events:
         kind = ev[0]
         if kind == "key":
@@ -101,17 +102,21 @@ def load_into(server, data, *, drop_expired: bool | None = None, allow_dup: bool
             stats.version = ev[1]
         elif kind == "function":
             stats.functions += 1
+            functions.append(ev[1])
         elif kind == "eof" and ev[1] == "disabled" and log is not None:
             log.warning("RDB file was saved with checksum disabled: no check performed.")
-    if stats.functions and log is not None:
-        log.warning(f"Skipped {stats.functions} function libraries: functions are not "
-                    "supported")
+    # The libraries replace the server's (emptyData clears them), or join them with REPLACE
+    # when merging (allow_dup); checked before any key is committed. The hook is scripting's.
+    apply_functions = [load(functions, allow_dup)
+                       for load in server.hooks.get("rdb_functions_load", ())]
     stats.hfe_ttls_dropped = ctx.hfe_ttls_dropped
     stats.hfe_expired = ctx.hfe_expired
     if ctx.hfe_ttls_dropped and log is not None:
         log.warning(f"{ctx.hfe_ttls_dropped} hash fields had a field TTL (Redis 7.4 hash field "
                     "expiration), which is not supported: they were loaded without it")
     _commit(server, staged, allow_dup)
+    for apply in apply_functions:
+        apply()
     stats.seconds = time.monotonic() - started
     if log is not None:
         if stats.empty_skipped:

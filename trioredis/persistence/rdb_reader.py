@@ -9,7 +9,7 @@ quicklist of ziplists or of listpacks with PLAIN/PACKED nodes), sets (plain, int
 hashes (plain, zipmap, ziplist, listpack, and 7.4's field-TTL forms, loaded without their field
 TTLs), sorted sets (string or binary doubles, ziplist, listpack), streams (the three listpack
 forms with consumer groups, consumers and PELs). Module values and module aux data are refused;
-function libraries are skipped. Putting the parsed keys into a server is ``rdb_load.py``.
+function libraries are yielded as their code. Putting the parsed keys into a server is ``rdb_load.py``.
 """
 
 from __future__ import annotations

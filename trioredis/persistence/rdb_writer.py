@@ -25,6 +25,7 @@ from .listpack import (
 from .rdb_format import (
     _LEN1,
     MASK64,
+    OP_FUNCTION2,
     PACKED_THRESHOLD,
     QUICKLIST_PACKED,
     QUICKLIST_PLAIN,
@@ -306,6 +307,8 @@ def iter_rdb(server, *, aux=None, checksum: bool | None = None, chunk: int = 1 <
     head = [b"REDIS%04d" % RDB_VERSION]
     for k, v in aux if aux is not None else default_aux(server):
         head.append(_aux(k, v))
+    for codes in server.hooks.get("function_codes", ()):  # the FUNCTION libraries
+        head.extend(bytes((OP_FUNCTION2,)) + encode_string(code) for code in codes())
     buf = head
     size = sum(map(len, buf))
     done = 0
