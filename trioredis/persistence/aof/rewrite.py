@@ -63,6 +63,9 @@ def rewrite_commands(server: Server) -> bytes:
     out: list[bytes] = []
     if server.config["aof-timestamp-enabled"]:
         out.append(b"#TS:%d\r\n" % int(time.time()))
+    for codes in server.hooks.get("function_codes", ()):  # rewriteFunctions: libraries first
+        for code in codes():
+            _cmd(out, b"FUNCTION", b"LOAD", code)
     for db in server.dbs:
         if not db.data:
             continue
