@@ -2,8 +2,14 @@ from pathlib import Path
 
 import pytest
 import redis
+from hypothesis import settings
 
 from .helpers import RawClient, RealRedis, ThreadedServer, have_real_redis
+
+# Hypothesis keeps no example database: it would be written into the checkout (.hypothesis/),
+# and tests write only into temporary directories.
+settings.register_profile("trioredis", database=None)
+settings.load_profile("trioredis")
 
 pytest_plugins = ["pytester"]  # tests/test_testing_plugin.py runs pytest in pytest
 
