@@ -23,8 +23,8 @@ def _scenario(port: int) -> list:
     try:
         r.replicaof("127.0.0.1", free_port())  # a master that is never there
         r.config_set("replica-read-only", "no")
-        r.set("kept", "v", px=1)
-        r.persist("kept")  # not volatile any more: stays
+        r.set("kept", "v", px=60000)
+        r.persist("kept")  # tracked, then not volatile any more: stays
         r.set("plain", "v")
         before = _expired_keys(r)
         r.set("foo", "bar", px=1)
