@@ -133,3 +133,28 @@ def test_hrandfield_with_a_huge_count_stops_at_the_limit():
             assert len(r.hrandfield("h", -1000)) == 1000
         finally:
             r.close()
+
+
+def test_a_client_closed_for_its_limit_keeps_its_omem_until_freed():
+    """unit/obuf-limits reads CLIENT LIST until the subscriber is gone: the last omem it saw
+    is the queued output near the hard limit, never an emptied buffer."""
+    with ThreadedServer() as srv:
+        r = redis.Redis(port=srv.port)
+        try:
+            r.config_set("client-output-buffer-limit", "pubsub 100000 0 0")
+            s = _raw(srv.port, "sub")
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+            s.sendall(b"SUBSCRIBE foo\r\n")
+            s.settimeout(10)
+            assert s.recv(100).startswith(b"*3\r\n")
+            omem = 0
+            deadline = time.monotonic() + 60
+            while time.monotonic() < deadline:
+                r.publish("foo", "bar")
+                info = [c for c in r.client_list() if c.get("name") == "sub"]
+                if not info:
+                    break
+                omem = int(info[0]["omem"])
+            assert 70000 <= omem < 200000
+        finally:
+            r.close()

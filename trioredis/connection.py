@@ -156,14 +156,13 @@ class Connection:
         return False
 
     def _close_for_limit(self, n: int) -> None:
-        """Close at once; what is still queued is dropped, as Redis frees the client's buffers."""
+        """Close at once; what is still queued is never sent (it stays counted in CLIENT LIST
+        until the connection is freed, as in Redis)."""
         c = self.client
         self.log.warning(
             f"Client id={c.id} addr={c.addr} scheduled to be closed ASAP for overcoming of "
             f"output buffer limits (omem={n})."
         )
-        self.outq.clear()
-        self.out_bytes = 0
         self.kill()
 
     async def _drain(self) -> None:
