@@ -158,3 +158,19 @@ def test_a_client_closed_for_its_limit_keeps_its_omem_until_freed():
             assert 70000 <= omem < 200000
         finally:
             r.close()
+
+
+def test_keys_reply_past_the_hard_limit_closes():
+    """A reply whose length Redis learns only at its end (KEYS) counts whole against the
+    limit: ~112 KB of names against 100000 closes the client (unit/obuf-limits)."""
+    with ThreadedServer() as srv:
+        r = redis.Redis(port=srv.port)
+        try:
+            prefix = "long-key-name-prefix-of-100-chars-" + "-" * 67
+            r.mset({f"{prefix}{i}": "x" for i in range(1000)})
+            r.config_set("client-output-buffer-limit", "normal 100000 0 0")
+            s = _raw(srv.port, "keys")
+            s.sendall(b"KEYS *\r\n")
+            assert _closed_without_output(s)
+        finally:
+            r.close()

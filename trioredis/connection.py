@@ -130,12 +130,13 @@ class Connection:
         return self.server.config["client-output-buffer-limit"].get(self.client.kind(), (0, 0, 0))
 
     def _reply_threshold(self) -> int | float:
-        """The pending reply bytes past which the request loop checks the limits: Redis counts
-        only what overflows its 16 KB reply buffer (omem)."""
+        """The pending reply bytes past which the request loop checks the limits. All of them
+        count: Redis skips its 16 KB buffer only for replies of known length, and a KEYS-like
+        reply (deferred length) goes wholly to the list it limits."""
         hard, soft, _ = self._limits()
         if not (hard or soft):
             return float("inf")
-        return min(x for x in (hard, soft) if x) + REPLY_CHUNK
+        return min(x for x in (hard, soft) if x)
 
     def _over_limit(self) -> bool:
         """client-output-buffer-limit for this client's class: hard, then soft for N seconds."""
@@ -356,16 +357,13 @@ class Connection:
         hard = self._limits()[0]
         if not hard:
             return float("inf")
-        return max(hard + REPLY_CHUNK - sum(map(len, self.outq)), 0)
+        return max(hard - sum(map(len, self.outq)), 0)
 
     def _replies_over_limit(self, pending: int) -> bool:
-        """The replies of this batch pass the limit: checked as Redis does after each reply
-        (the static 16 KB buffer does not count), before anything of them is sent."""
-        self.out_bytes = pending - REPLY_CHUNK
-        if self._over_limit():
-            return True
+        """The replies of this batch pass the limit: checked as Redis does after each reply,
+        before anything of them is sent."""
         self.out_bytes = pending
-        return False
+        return self._over_limit()
 
     def _send_queued(self) -> bool:
         """One non-blocking send of everything queued: True if all of it went (the rest stays
