@@ -36,6 +36,7 @@ class Client:
         "fd",
         "authenticated",
         "user",
+        "acl_user",
         "created_ms",
         "last_ms",
         "in_multi",
@@ -82,6 +83,8 @@ class Client:
         self.fd = fd
         self.authenticated = not server.config["requirepass"]
         self.user = b"default"
+        # The ACL user when its permissions need checking; None when it may run anything.
+        self.acl_user = None
         self.created_ms = server.now_ms()
         self.last_ms = self.created_ms
         self.in_multi = False
@@ -133,6 +136,7 @@ class Client:
             or self.in_multi
             or (self.resp == 2 and bool(self.channels or self.patterns or self.shard_channels))
             or self.is_master
+            or self.acl_user is not None
         )
 
     def push(self, reply) -> None:

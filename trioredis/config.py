@@ -31,6 +31,9 @@ class Config:
         self.values: dict[str, Any] = {n: _copy(p.default) for n, p in PARAMS.items()}
         self.config_file: str | None = None
         self.listeners: dict[str, list[Callable]] = {}
+        # Repeatable directives that are not parameters: `user` lines (ACL users, loaded by
+        # trioredis/acl/ at startup), each a list of its words.
+        self.directives: dict[str, list[list[str]]] = {}
         for k, v in overrides.items():
             self.values[canonical(k.replace("_", "-")) or k] = v
 
@@ -149,6 +152,9 @@ class Config:
             for a in args:
                 self.load_file(a)
             return
+        if name in DIRECTIVES:
+            self._directive(name, args, where)
+            return
         canon = canonical(name)
         if canon is None:
             raise ConfigError(f"{where} Bad directive or wrong number of arguments: '{name}'".strip())
@@ -163,6 +169,18 @@ class Config:
             self.set(canon, text, startup=True)
         except ConfigError as e:
             raise ConfigError(f"{where} {name}: {e}".strip()) from None
+
+    def _directive(self, name: str, args: list[str], where: str) -> None:
+        """A `user <name> <rules...>` line: kept for the ACL; a name given twice is refused
+        as Redis refuses it (ACLAppendUserForLoading's EALREADY)."""
+        if not args:
+            raise ConfigError(f"{where} Bad directive or wrong number of arguments: '{name}'"
+                              .strip())
+        seen = self.directives.setdefault(name, [])
+        if any(words[0] == args[0] for words in seen):
+            raise ConfigError(f"{where} Error in user declaration '{args[0]}': Duplicate user "
+                              "found. A user can only be defined once in config files".strip())
+        seen.append(list(args))
 
     def rewrite(self) -> None:
         """CONFIG REWRITE: keep the file's lines, update changed values, append the rest."""
@@ -210,6 +228,9 @@ class Config:
         if value == "" or any(ch in value for ch in ' "\'\\') or not value.isprintable():
             value = quote_value(value)
         return f"{name} {value}"
+
+
+DIRECTIVES = frozenset({"user"})
 
 
 def _split_words(line: str) -> list[str]:

@@ -75,6 +75,8 @@ class Connection:
         self.qbuf = QueryBuffer()  # Redis's query-buffer accounting, for CLIENT LIST
         self.rbuf = ReplyBuffer(server.now_ms())  # and its reply buffer's (rbs, rbp)
         self.argv: list | None = None  # the request being run (CLIENT LIST argv-mem)
+        self.peer_closed = False
+        self.read_error: OSError | None = None
         client.conn = self
 
     # -- output from elsewhere (pub/sub, served blocking commands) -------------------------
@@ -286,9 +288,11 @@ class Connection:
             except BlockingIOError:
                 await wait_readable(sock)
                 continue
-            except OSError:
+            except OSError as e:
+                self.read_error = e  # logged at verbose by the server ("Reading from client")
                 return
             if not data:
+                self.peer_closed = True  # logged at verbose ("Client closed connection")
                 return
             srv.stat_net_input_bytes += len(data)
             c.last_ms = srv.cached_ms  # CLIENT LIST idle= (the cron's clock: no call per read)

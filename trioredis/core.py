@@ -98,6 +98,7 @@ class Server:
         self.current_client: Client | None = None  # whose command runs (set by the connection)
         self.tracking = None  # tracking.Tracking, made by the first CLIENT TRACKING ON
         self.expire_paused = False  # CLIENT PAUSE: keys expire logically, deleted afterwards
+        self.acl = None  # acl.Acl (users, the permission check), set by SERVER_INIT
         # statistics
         self.stat_numcommands = 0
         self.stat_numconnections = 0
@@ -138,6 +139,8 @@ class Server:
 
     def new_client(self, addr: str = "", laddr: str = "", fd: int = -1) -> Client:
         c = Client(self, addr, laddr, fd)
+        if self.acl is not None:
+            self.acl.attach(c)  # the default user; authenticated if it needs no password
         self.clients[c.id] = c
         self.stat_numconnections += 1
         return c
@@ -269,6 +272,10 @@ class Server:
             return self._reject(c, errors.NOAUTH, cmd)
         if c.in_multi and "no_multi" in cmd.flags:
             return self._reject(c, "ERR Command not allowed inside a transaction", cmd)
+        if c.acl_user is not None:  # a user whose permissions need checking (acl/)
+            denied = self.acl.check(c, cmd, argv)
+            if denied is not None:
+                return self._reject(c, denied, cmd)
         if self.config["maxmemory"]:
             refused = self.oom_check(self, c, cmd)  # eviction.oom_check: performEvictions()
             if refused:

@@ -342,7 +342,7 @@ def _stats(s) -> list[str]:
         f"pubsub_patterns:{len(patterns)}",
         f"pubsubshard_channels:{len(shard)}",
         "latest_fork_usec:0",
-        "total_forks:0",
+        f"total_forks:{getattr(s, 'stat_total_forks', 0)}",
         "migrate_cached_sockets:0",
         "slave_expires_tracked_keys:0",
         "active_defrag_hits:0",

@@ -429,7 +429,7 @@ def test_expired_keys_dropped_on_master_kept_on_replica():
 
 def test_dump_bytes_checksum_off():
     srv = sample_server()
-    srv.config.set("rdbchecksum", "no")
+    srv.config.set("rdbchecksum", "no", startup=True)  # immutable at runtime, as Redis
     data = rdb.dump_bytes(srv)
     assert data[-8:] == bytes(8)
     assert list(rdb.parse(data))[-1] == ("eof", "disabled")

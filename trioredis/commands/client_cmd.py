@@ -292,7 +292,7 @@ def client_kill(c, argv):
             elif opt == b"laddr":
                 laddr = val.decode("utf-8", "replace")
             elif opt == b"user":
-                if val != b"default" and not srv.hooks.get("authenticate"):
+                if val not in srv.acl.users and not srv.hooks.get("authenticate"):
                     raise CommandError(f"ERR No such user '{val.decode('utf-8', 'replace')}'")
                 user = val
             elif opt == b"skipme":

@@ -1,8 +1,8 @@
 """Connection commands: PING, ECHO, QUIT, SELECT, HELLO, AUTH and RESET.
 
-Authentication knows one user, ``default``, whose password is ``requirepass`` (none: any
-password is accepted, as Redis's ``nopass``). An ``authenticate`` hook, if a module registers
-one, decides instead: ``fn(client, user, password) -> bool``.
+Authentication asks the server's ACL users (trioredis/acl/; ``requirepass`` is the ``default``
+user's password). An ``authenticate`` hook, if a module registers one, decides instead:
+``fn(client, user, password) -> bool``.
 
 CLIENT PAUSE holds clients rather than refusing them: ``Server.client_pause`` returns a
 :class:`~trioredis.blocking.Block` with no keys for a command that must wait, the connection
@@ -12,8 +12,6 @@ rest of the CLIENT family is in :mod:`.client_cmd`.
 """
 
 from __future__ import annotations
-
-import hmac
 
 from ..blocking import Block
 from ..errors import AUTH_NOT_CONFIGURED, INVALID_DB, SYNTAX, WRONGPASS, CommandError
@@ -79,27 +77,29 @@ def select(c, argv):
 
 
 def authenticate(c, user: bytes, password: bytes) -> bool:
-    """Check ``user``/``password``; on success the client is authenticated as ``user``."""
+    """Check ``user``/``password``; on success the client is authenticated as ``user``.
+    The server's ACL decides (trioredis/acl/: users, SHA-256 passwords compared in constant
+    time, failures in the ACL LOG); an ``authenticate`` hook, if a module registers one,
+    decides instead."""
     srv = c.server
     hook = srv.hooks.get("authenticate")
     if hook:
         ok = hook[0](c, user, password)
-    elif user != b"default":
-        ok = False
-    else:
-        required = srv.config["requirepass"]
-        ok = not required or hmac.compare_digest(
-            password, required.encode("utf-8", "surrogateescape")
-        )
-    if ok:
-        c.authenticated = True
-        c.user = user
-        c.update_guard()
-    return ok
+        if ok:
+            c.authenticated = True
+            c.user = user
+            c.update_guard()
+        return ok
+    return srv.acl.authenticate(c, user, password)
 
 
 def _nopass(server) -> bool:
-    return not server.config["requirepass"] and not server.hooks.get("authenticate")
+    """The default user needs no password (and is enabled): new connections start
+    authenticated, and AUTH <password> has nothing to check."""
+    if server.hooks.get("authenticate"):
+        return False
+    d = server.acl.default
+    return d.nopass and d.enabled
 
 
 @command("auth", -2, "noscript loading stale fast no_auth allow_busy", group="connection",
@@ -110,7 +110,7 @@ def auth(c, argv):
     if len(argv) > 3:
         raise CommandError(SYNTAX)
     if len(argv) == 2:
-        if _nopass(c.server):
+        if not c.server.hooks.get("authenticate") and c.server.acl.default.nopass:
             raise CommandError(AUTH_NOT_CONFIGURED)
         user, password = b"default", argv[1]
     else:
@@ -193,8 +193,7 @@ def clear_connection_state(c) -> None:
         tracking_of(srv).disable(c)
     c.select(0)
     c.set_resp(2)
-    c.user = b"default"
-    c.authenticated = _nopass(srv)
+    srv.acl.attach(c)  # the default user, authenticated if it needs no password
     c.discard_multi()
     srv.run_hooks("client_reset", c)  # pub/sub: unsubscribe everything, silently
     c.channels.clear()

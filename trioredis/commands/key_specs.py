@@ -42,6 +42,8 @@ def spec(flags: str, begin=1, find=0, notes: str | None = None) -> dict:
 
 
 _RW_ACCESS_UPDATE = "RW access update"
+_WORST_RW = "We cannot tell how the keys will be used so we assume the worst, RW and UPDATE"
+_WORST_RO = "We cannot tell how the keys will be used so we assume the worst, RO and ACCESS"
 _ZSTORE = [spec("OW update"), spec("RO access", 2, "#")]
 
 # name -> [spec, ...], as Redis 7.0.15's COMMAND INFO gives them.
@@ -58,6 +60,12 @@ REDIS_KEY_SPECS: dict[str, list] = {
     "decrby": [spec(_RW_ACCESS_UPDATE)],
     "del": [spec("RM delete", 1, -1)],
     "exists": [spec("RO", 1, -1)],
+    "eval": [spec("RW access update", 2, "#", notes=_WORST_RW)],
+    "eval_ro": [spec("RO access", 2, "#", notes=_WORST_RO)],
+    "evalsha": [spec("RW access update", 2, "#")],
+    "evalsha_ro": [spec("RO access", 2, "#")],
+    "fcall": [spec("RW access update", 2, "#", notes=_WORST_RW)],
+    "fcall_ro": [spec("RO access", 2, "#", notes=_WORST_RO)],
     "georadius": [spec("RO access"), spec("OW update", ("STORE", 6)),
                   spec("OW update", ("STOREDIST", 6))],
     "georadiusbymember": [spec("RO access"), spec("OW update", ("STORE", 5)),

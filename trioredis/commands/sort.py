@@ -167,6 +167,17 @@ def _limit(start: int, count: int, n: int) -> tuple[int, int]:
     return start, end
 
 
+BY_DENIED = "ERR BY option of SORT denied due to insufficient ACL permissions."
+GET_DENIED = "ERR GET option of SORT denied due to insufficient ACL permissions."
+
+
+def _full_key_access(c, argv, readonly: bool) -> bool:
+    """BY/GET patterns read keys no key spec names: the user must be able to read any key."""
+    if c.acl_user is None:
+        return True
+    return c.server.acl.full_key_access(c, BY_NAME["sort_ro" if readonly else "sort"], argv)
+
+
 def _sort_generic(c, argv, readonly: bool):
     desc = alpha = dontsort = False
     limit_start, limit_count = 0, -1
@@ -194,8 +205,12 @@ def _sort_generic(c, argv, readonly: bool):
             sortby = argv[j + 1]
             if b"*" not in _cstr(sortby):
                 dontsort = True
+            elif not _full_key_access(c, argv, readonly):
+                raise CommandError(BY_DENIED)
             j += 1
         elif opt == b"get" and left >= 1:
+            if not _full_key_access(c, argv, readonly):
+                raise CommandError(GET_DENIED)
             gets.append(_Pattern(argv[j + 1]))
             j += 1
         else:

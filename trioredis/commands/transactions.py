@@ -122,7 +122,11 @@ def exec_(c, argv):
         srv.prop_buffer = []
     call = srv.call
     try:
-        replies = [call(c, cmd, args) for cmd, args in queue]
+        if c.acl_user is None:
+            replies = [call(c, cmd, args) for cmd, args in queue]
+        else:  # ACL rules may have changed since the commands were queued
+            recheck = srv.acl.recheck_queued
+            replies = [recheck(c, cmd, args) or call(c, cmd, args) for cmd, args in queue]
     finally:
         c.in_exec = False
         c.deny_blocking = saved_deny

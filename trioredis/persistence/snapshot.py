@@ -62,6 +62,7 @@ class Persistence:
         self.last_fork_usec = 0
         self.keys_loaded = 0
         self.keys_expired = 0
+        server.stat_total_forks = 0  # every fork: BGSAVE, AOF rewrite, replication snapshot
         self.last_aux: dict | None = None  # aux fields of the last file loaded
         self._barrier = None  # our MISCONF write barrier while installed
         self._prev_barrier = None
@@ -154,6 +155,7 @@ class Persistence:
             return False
         if pid == 0:
             self._child()  # never returns
+        srv.stat_total_forks += 1
         self.last_fork_usec = int((time.perf_counter() - t0) * 1_000_000)
         self.child_pid = pid
         self.child_start = time.time()

@@ -141,6 +141,7 @@ class ServerReplication(Replication):
                 code = 0
             finally:
                 os._exit(code)
+        srv.stat_total_forks = getattr(srv, "stat_total_forks", 0) + 1
         out = b""
         for info in infos:
             info.ack_offset = 0
@@ -216,7 +217,7 @@ class ServerReplication(Replication):
                 # Redis's cached master: try PSYNC first, in the db its stream had selected
                 cached = (old.replid, old.offset, old.stream_db())
             old.stop()
-            self.link = None
+            self.link = srv.master_link = None
         self.master_host, self.master_port = host, port
         srv.role = "slave"
         srv.update_guard()
@@ -232,7 +233,7 @@ class ServerReplication(Replication):
             link.offset = srv.master_repl_offset
         elif cached is not None:
             link.replid, link.offset, link.db_index = cached
-        self.link = link
+        self.link = srv.master_link = link  # core's MASTERDOWN check asks it is_up()
         # Clients blocked on keys would wait on data only the master may now change.
         for c in list(srv.clients.values()):
             if c.blocked is not None and not c.is_master:
@@ -323,7 +324,7 @@ class ServerReplication(Replication):
         self.send_now()
         if self.link is not None:
             self.link.stop()
-            self.link = None
+            self.link = srv.master_link = None
         self.master_host, self.master_port = None, 0
         srv.role = "master"
         srv.update_guard()

@@ -181,6 +181,7 @@ class AOF(AofWriter, AofRewriter, AofLoader):
         cfg.on_change("appendonly", self._appendonly_changed)
         cfg.on_change("appendfsync", self._appendfsync_changed)
         cfg.on_change("aof-timestamp-enabled", self._timestamps_changed)
+        cfg.on_change("aof-disable-auto-gc", lambda v, old: v or self.delete_history())
         server.add_hook("cron", self.cron)
         server.add_hook("tasks", self.run_tasks)
         server.add_hook("shutdown", self.on_shutdown)

@@ -131,6 +131,7 @@ def fork_child(server: Server, fn) -> int:
     except OSError as e:
         return -(e.errno or errno.EAGAIN)
     if pid:
+        server.stat_total_forks += 1  # INFO stats total_forks
         return pid
     code = 1
     try:
@@ -284,8 +285,10 @@ class AofRewriter:
             # Not switched on: what the temp incr file gathered is in no manifest; drop it.
             if self.fd != -1:
                 self._switch_fd(-1)
+            temp = temp_incr_name(self.filename)
+            log.notice(f"Removing the temp incr aof file {temp} in the background")
             try:
-                os.unlink(self.path(temp_incr_name(self.filename)))
+                os.unlink(self.path(temp))
             except OSError:
                 pass
             self.rewrite_scheduled = True
@@ -344,9 +347,10 @@ class AofRewriter:
             self.state = ON
 
     def delete_history(self) -> None:
-        """aofDelHistoryFiles: history files are removed once the manifest forgets them."""
+        """aofDelHistoryFiles: history files are removed once the manifest forgets them
+        (unless ``aof-disable-auto-gc``, which keeps them until it is turned off)."""
         m = self.manifest
-        if not m.history:
+        if m is None or not m.history or self.server.config["aof-disable-auto-gc"]:
             return
         for info in m.history:
             self.server.log.notice(f"Removing the history file {info.name} in the background")

@@ -1,0 +1,88 @@
+"""AOF history files kept while ``aof-disable-auto-gc`` is on and removed when it goes off,
+the temp incr file of a failed first rewrite (and its log line), and INFO ``total_forks``
+counting every fork (BGSAVE, BGREWRITEAOF, a replica's full sync)."""
+
+from __future__ import annotations
+
+import os
+
+import redis
+
+from ..helpers import ThreadedServer
+from .test_aof import aofdir, info, manifest, ours, tmpdir_path, wait_for, wait_rewrite_done
+
+__all__ = ["tmpdir_path"]  # the fixture, re-exported for pytest
+
+
+def test_disable_auto_gc_keeps_history_until_turned_off(tmpdir_path):
+    with ours(tmpdir_path) as s:
+        r = redis.Redis(port=s.port)
+        r.set("k", "v")
+        r.config_set("aof-disable-auto-gc", "yes")
+        r.bgrewriteaof()
+        wait_rewrite_done(r, 1)
+        r.bgrewriteaof()
+        wait_rewrite_done(r, 2)
+        lines = manifest(tmpdir_path).splitlines()
+        assert [line.split()[-1] for line in lines] == ["b", "h", "h", "h", "h", "i"]
+        history = [line.split()[1] for line in lines if line.endswith("type h")]
+        assert all(os.path.exists(os.path.join(aofdir(tmpdir_path), n)) for n in history)
+        r.config_set("aof-disable-auto-gc", "no")
+        lines = manifest(tmpdir_path).splitlines()
+        assert [line.split()[-1] for line in lines] == ["b", "i"]
+        assert not any(os.path.exists(os.path.join(aofdir(tmpdir_path), n)) for n in history)
+
+
+def test_total_forks_counts_every_fork(tmpdir_path):
+    with ThreadedServer(dir=tmpdir_path) as s:
+        r = redis.Redis(port=s.port)
+        assert r.info("stats")["total_forks"] == 0
+        r.set("k", "v")
+        r.bgsave()
+        wait_for(lambda: not info(r)["rdb_bgsave_in_progress"])
+        assert r.info("stats")["total_forks"] == 1
+        r.bgrewriteaof()
+        wait_for(lambda: info(r)["aof_rewrites"] == 1 and not info(r)["aof_rewrite_in_progress"])
+        assert r.info("stats")["total_forks"] == 2
+        rep = ThreadedServer(replicaof=f"127.0.0.1 {s.port}").start()
+        try:
+            rr = redis.Redis(port=rep.port)
+            wait_for(lambda: rr.info("replication")["master_link_status"] == "up")
+            assert r.info("stats")["total_forks"] == 3
+        finally:
+            rep.stop()
+        r.config_resetstat()
+        assert r.info("stats")["total_forks"] == 0
+
+
+def test_failed_first_rewrite_removes_the_temp_incr_file(tmpdir_path):
+    with ThreadedServer(dir=tmpdir_path) as s:
+        r = redis.Redis(port=s.port)
+        notices: list[str] = []
+        log = s.server.log
+        original = log.notice
+
+        def record(msg):
+            notices.append(msg)
+            original(msg)
+
+        s.call(lambda: setattr(log, "notice", record))
+        r.config_set("rdb-key-save-delay", 10_000_000)
+        r.set("k", "v")
+        r.config_set("appendonly", "yes")  # starts the first rewrite, held by the delay
+        assert info(r)["aof_rewrite_in_progress"] == 1
+        os.kill(s.server.aof.child_pid, 9)
+        wait_for(lambda: any(m.startswith("Removing the temp incr aof file") for m in notices))
+        assert not os.path.exists(os.path.join(aofdir(tmpdir_path), "appendonly.aof.manifest"))
+        # The retry starts at once, still with the delay: fail it too, then let one succeed.
+        wait_for(lambda: info(r)["aof_rewrite_in_progress"] == 1)
+        r.config_set("rdb-key-save-delay", 0)
+        os.kill(s.server.aof.child_pid, 9)
+        wait_for(lambda: sum(m.startswith("Removing the temp incr aof file")
+                             for m in notices) == 2)
+        wait_for(lambda: os.path.exists(os.path.join(aofdir(tmpdir_path),
+                                                     "appendonly.aof.manifest")))
+        wait_for(lambda: info(r)["aof_rewrite_in_progress"] == 0
+                 and info(r)["aof_last_bgrewrite_status"] == "ok")
+        assert manifest(tmpdir_path).splitlines()[-1].endswith("type i")
+        assert r.get("k") == b"v"
