@@ -312,6 +312,37 @@ def test_exec_on_replica_turned_read_only(server, real_redis):
                       b"against a read only replica.\r\n")
 
 
+def test_exec_on_replica_turned_stale(server, real_redis):
+    """replica-serve-stale-data no: a read queued before REPLICAOF (the link is down) makes
+    EXEC fail with MASTERDOWN, as on Redis 7.0.15 (unit/multi); after REPLICAOF NO ONE the
+    same transaction runs. The real REPLICAOF path, no role set by hand."""
+
+    def script(port):
+        cl, admin = RawClient(port), RawClient(port)
+        try:
+            admin.command("CONFIG", "SET", "replica-serve-stale-data", "no")
+            cl.command("SET", "xx", "1")
+            out = [cl.command("MULTI"), cl.command("GET", "xx")]
+            admin.command("REPLICAOF", "127.0.0.1", "1")  # nothing listens there: link down
+            out += [cl.command("EXEC"), cl.command("GET", "xx"), cl.command("MULTI"),
+                    cl.command("PING")]
+            out.append(cl.command("EXEC"))
+            admin.command("REPLICAOF", "NO", "ONE")
+            out += [cl.command("MULTI"), cl.command("GET", "xx"), cl.command("EXEC")]
+            return out
+        finally:
+            admin.command("REPLICAOF", "NO", "ONE")
+            admin.command("CONFIG", "SET", "replica-serve-stale-data", "yes")
+            cl.close()
+            admin.close()
+
+    real_flush(real_redis.port)
+    expected = script(real_redis.port)
+    got = script(server.port)
+    assert got == expected
+    assert got[2].startswith(b"-EXECABORT Transaction discarded because of: MASTERDOWN ")
+
+
 # -- unit level: a core.Server with a manual clock -------------------------------------------------
 
 
