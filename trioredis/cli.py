@@ -228,7 +228,9 @@ def run(cfg: Config, bare: bool = False) -> int:
     try:
         return _run_trio(srv, log)
     finally:
-        if pidfile:
+        # A fatal start-up error (a broken RDB/AOF) exits as Redis's exit(1): the error stays
+        # the log's last line and the pid file is left.
+        if pidfile and srv.runner is not None and srv.runner.started:
             log.notice("Removing the pid file.")
             try:
                 os.unlink(pidfile)

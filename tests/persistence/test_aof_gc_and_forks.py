@@ -86,3 +86,24 @@ def test_failed_first_rewrite_removes_the_temp_incr_file(tmpdir_path):
                  and info(r)["aof_last_bgrewrite_status"] == "ok")
         assert manifest(tmpdir_path).splitlines()[-1].endswith("type i")
         assert r.get("k") == b"v"
+
+
+def test_fatal_load_error_is_the_last_log_line_and_the_pid_file_stays(tmpdir_path):
+    """Redis exits at once on a broken RDB or AOF (its suite reads the log's last line); the
+    pid file is not removed, unlike a normal shutdown."""
+    import subprocess
+    import sys
+
+    from ..helpers import free_port
+    from .test_aof import ROOT
+
+    with open(os.path.join(tmpdir_path, "dump.rdb"), "wb") as f:
+        f.write(b"REDIS0010\xfa\x09redis-ver\x057.0.1\xff" + b"foobar00")  # bad checksum
+    pidfile = os.path.join(tmpdir_path, "redis.pid")
+    proc = subprocess.run(
+        [sys.executable, "-m", "trioredis", "server", "--port", str(free_port()), "--dir",
+         tmpdir_path, "--pidfile", pidfile, "--save", ""],
+        capture_output=True, text=True, cwd=ROOT, timeout=60)
+    assert proc.returncode == 1
+    assert "Fatal error loading" in proc.stdout.strip().splitlines()[-1]
+    assert os.path.exists(pidfile)
