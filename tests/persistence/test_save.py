@@ -355,7 +355,7 @@ def test_flushall_empties_the_dump_when_saving(server):
     assert r.save()
     r.flushall()
     assert [ev for ev in rdb.parse(read(dump_path(server))) if ev[0] == "key"] == []
-    assert info(r)["rdb_changes_since_last_save"] > 0  # FLUSHALL itself still counts
+    assert info(r)["rdb_changes_since_last_save"] == 0  # its save leaves none (Redis 7.0.15)
 
 
 def test_check_rdb_command(tmp_path):
@@ -370,3 +370,26 @@ def test_check_rdb_command(tmp_path):
     assert out.exit_code == 1 and "RDB ERROR DETECTED" in out.output
     assert "[offset 55] Unexpected EOF reading RDB file" in out.output  # where the read began
     assert runner.invoke(app, ["check-rdb", str(tmp_path / "none.rdb")]).exit_code == 1
+
+
+def test_flushall_with_save_points_leaves_no_unsaved_change(tmp_path, real_redis):
+    """FLUSHALL saves the empty dataset when there are save points; like any save it leaves
+    rdb_changes_since_last_save at 0, as Redis 7.0.15 (unit/other), and still propagates."""
+    from tests.helpers import ThreadedServer
+
+    def changes(r):
+        return r.info("persistence")["rdb_changes_since_last_save"]
+
+    with ThreadedServer(dir=str(tmp_path)) as s:
+        ours, theirs = redis.Redis(port=s.port), redis.Redis(port=real_redis.port)
+        try:
+            for r in (ours, theirs):
+                r.config_set("save", "3600 1 300 100 60 10000")
+                r.set("key", "value")
+                r.flushall()
+            assert changes(ours) == changes(theirs) == 0
+            assert (tmp_path / "dump.rdb").exists()
+            theirs.config_set("save", "")
+        finally:
+            ours.close()
+            theirs.close()

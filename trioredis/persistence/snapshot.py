@@ -310,12 +310,14 @@ class Persistence:
 
     def on_flushall(self, c) -> None:
         """FLUSHALL: a running BGSAVE would resurrect the old data; with save points the
-        dump is emptied at once (flushAllDataAndResetRDB). The change count is kept."""
+        dump is emptied at once (flushAllDataAndResetRDB), which, as any save, leaves no
+        change unsaved (Redis 7.0: rdb_changes_since_last_save 0; FLUSHALL still propagates)."""
         self.kill_child()
         if self.server.config["save"]:
             self.saves += 1
             if self.write_file(self.path):
                 self.server.lastsave = int(time.time())
+                self.server.dirty_at_last_save = self.server.dirty
                 self._set_status(True)
 
     def on_startup(self, runner=None) -> None:
