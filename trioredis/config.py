@@ -32,7 +32,7 @@ class Config:
         self.config_file: str | None = None
         self.listeners: dict[str, list[Callable]] = {}
         # Repeatable directives that are not parameters: `user` lines (ACL users, loaded by
-        # trioredis/acl/ at startup), each a list of its words.
+        # trioredis/acl/ at startup) and `rename-command`, each a list of its words.
         self.directives: dict[str, list[list[str]]] = {}
         for k, v in overrides.items():
             self.values[canonical(k.replace("_", "-")) or k] = v
@@ -171,12 +171,19 @@ class Config:
             raise ConfigError(f"{where} {name}: {e}".strip()) from None
 
     def _directive(self, name: str, args: list[str], where: str) -> None:
-        """A `user <name> <rules...>` line: kept for the ACL; a name given twice is refused
-        as Redis refuses it (ACLAppendUserForLoading's EALREADY)."""
+        """A `user <name> <rules...>` line (kept for the ACL; a name given twice is refused
+        as Redis refuses it, ACLAppendUserForLoading's EALREADY) or `rename-command old new`
+        (applied by renames.py when the server starts)."""
         if not args:
             raise ConfigError(f"{where} Bad directive or wrong number of arguments: '{name}'"
                               .strip())
         seen = self.directives.setdefault(name, [])
+        if name == "rename-command":
+            if len(args) != 2:
+                raise ConfigError(f"{where} wrong number of arguments for 'rename-command'"
+                                  .strip())
+            seen.append(list(args))
+            return
         if any(words[0] == args[0] for words in seen):
             raise ConfigError(f"{where} Error in user declaration '{args[0]}': Duplicate user "
                               "found. A user can only be defined once in config files".strip())
@@ -230,7 +237,7 @@ class Config:
         return f"{name} {value}"
 
 
-DIRECTIVES = frozenset({"user"})
+DIRECTIVES = frozenset({"user", "rename-command"})
 
 
 def _split_words(line: str) -> list[str]:

@@ -14,6 +14,7 @@ from collections import deque
 from collections.abc import Callable
 
 from . import errors
+from . import limits as _limits
 from .blocking import STILL_BLOCKED, Block
 from .client import Client
 from .commands import registry
@@ -183,6 +184,8 @@ class Server:
         if cmd is None:
             cmd = _command_named(argv[0].lower())
             if cmd is None:
+                if argv[0].lower() in _limits.CROSS_PROTOCOL:  # an HTTP client: close it
+                    return _limits.cross_protocol_request(self, c)
                 return self._reject(c, errors.unknown_command(argv[0], argv[1:]))
         if cmd.subcommands is not None and (len(argv) > 1 or cmd.proc is None):
             # (A container with a handler of its own, like COMMAND, runs it without arguments.)

@@ -20,7 +20,9 @@ from .config import Config
 from .connection import Connection, Flusher
 from .core import Server
 from .errors import ConfigError
+from .limits import adjust_open_files_limit, protected_mode_refusal
 from .log import NOTICE, VERBOSE, Logger, logo
+from .renames import apply_command_renames
 
 SHUTDOWN_GRACE = 2.0
 
@@ -168,6 +170,14 @@ class ServerRunner:
             sock.setblocking(False)
             if sock.family != socket.AF_UNIX:
                 sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            denied = protected_mode_refusal(
+                srv, None if sock.family == socket.AF_UNIX else addr[0])
+            if denied is not None:  # protected mode: a non-loopback client, no password
+                try:
+                    sock.send(denied)
+                finally:
+                    sock.close()
+                continue
             if len(srv.clients) >= srv.config["maxclients"]:
                 srv.stat_rejected_conn += 1
                 try:
@@ -347,6 +357,8 @@ async def serve(
     srv.log = log
     srv.config.on_change("loglevel", lambda v, old: log.set_level(v))
     runner = ServerRunner(srv, log)
+    adjust_open_files_limit(srv.config, log)
+    apply_command_renames(srv.config)
     port = runner.bind()
     show_logo(srv.config, log, port)
     log.warning("Server initialized")
