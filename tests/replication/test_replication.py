@@ -332,3 +332,17 @@ def test_full_sync_snapshot_does_not_stall_other_clients(master):
         wait_until(lambda: digest(rep.port) == digest(master.port), what="digests equal")
     finally:
         rep.stop()
+
+
+def test_psync_with_a_bad_offset_is_refused_and_logged(master):
+    seen = []
+    log = master.server.log
+    original = log.warning
+    master.call(lambda: setattr(log, "warning", lambda m: (seen.append(m), original(m))))
+    c = client(master.port)
+    with pytest.raises(redis.ResponseError, match="value is not an integer or out of range"):
+        c.execute_command("PSYNC", "replicationid", "offset_str")
+    assert c.ping()
+    assert any(m.startswith("Replica 127.0.0.1:<unknown-replica-port> asks for "
+                            "synchronization but with a wrong offset") for m in seen)
+    assert master.call(lambda: master.server.replication.sync_full) == 0

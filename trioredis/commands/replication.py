@@ -54,7 +54,15 @@ def psync(c, argv):
     if srv.role == "slave" and (repl.link is None or not repl.link.is_up()):
         raise CommandError("NOMASTERLINK Can't SYNC while not connected with my master")
     replid = argv[1].decode(errors="replace")
-    offset = parse_int(argv[2])
+    try:
+        offset = parse_int(argv[2])
+    except CommandError:
+        info = repl.by_client.get(c.id)
+        ip = c.addr.rsplit(":", 1)[0].strip("[]")
+        name = f"{ip}:{info.port}" if info is not None and info.port else \
+            f"{ip}:<unknown-replica-port>"
+        srv.log.warning(f"Replica {name} asks for synchronization but with a wrong offset")
+        raise
     return repl.psync(c, replid, offset)
 
 
