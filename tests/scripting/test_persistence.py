@@ -19,7 +19,7 @@ LIB = ("#!lua name=plib\nredis.register_function{function_name='pf', callback=fu
 
 def names(r) -> list:
     """The library names of FUNCTION LIST (RESP2: flat name/value lists)."""
-    return sorted(dict(zip(x[::2], x[1::2]))[b"library_name"] for x in r.function_list())
+    return sorted(x[x.index(b"library_name") + 1] for x in r.function_list())
 
 
 def wait_for(cond, timeout=20.0, what="condition"):

@@ -27,9 +27,11 @@ def type_error(fname: str, i: int, expected: str, got) -> LuaArgError:
 
 def check_number(fname: str, args: tuple, i: int) -> float | int:
     """luaL_checknumber: numbers and numeric strings."""
-    v = args[i] if i < len(args) else None
+    if i >= len(args):
+        raise arg_error(fname, i, "number expected, got no value")
+    v = args[i]
     if isinstance(v, bool) or v is None:
-        raise type_error(fname, i, "number", v if i < len(args) else None)
+        raise type_error(fname, i, "number", v)
     if isinstance(v, (int, float)):
         return v
     if isinstance(v, bytes):

@@ -264,9 +264,7 @@ class ScriptEngine:
             return None
         if kind == b"r":
             return Raw(a)
-        msg = _text(a)
-        if msg.startswith("-"):
-            msg = msg[1:]
+        msg = _text(a)  # sent after a '-' as it is: {err='-X'} is "--X" on the wire, as Redis
         if len(r) > 4 and r[4]:  # already counted (ERR_REPLY_FLAG_NO_STATS_UPDATE)
             return ErrorReply(msg)
         return self.server.error_reply(msg)

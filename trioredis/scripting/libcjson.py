@@ -96,6 +96,9 @@ def functions(state) -> dict:
                 out.append(b"}")
         else:
             t = lua51.lua_type(v) or "userdata"
+            if t == "userdata" and state.is_json_null(v):  # lupa wraps it anew each time
+                out.append(b"null")
+                return
             raise LuaArgError(f"Cannot serialise {t}: type not supported")
 
     def _array_length(items) -> int:

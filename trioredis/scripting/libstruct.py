@@ -64,7 +64,7 @@ class _Fmt:
                 return opt, 0
             if opt in _SIZES:
                 return opt, _SIZES[opt]
-            raise LuaArgError(f"invalid format option '{opt}'")
+            raise arg_error(fname, 0, f"invalid format option '{opt}'")
         return None, 0
 
     def pad(self, total: int, size: int) -> int:
@@ -110,8 +110,8 @@ def functions(state) -> dict:
                 if opt == "c" and size == 0:
                     size = ln
                 if opt == "c":
-                    if ln < size:
-                        raise arg_error("pack", arg, "string too short")
+                    if ln < size:  # struct.c checks it after moving past the argument
+                        raise arg_error("pack", arg + 1, "string too short")
                     out += s[:size]
                 else:
                     out += s + b"\0"
@@ -151,7 +151,7 @@ def functions(state) -> dict:
             elif opt == "c":
                 if size == 0:
                     if last_int is None or not values:
-                        raise arg_error("unpack", 1, "format 'c0' needs a previous size")
+                        raise LuaArgError("format 'c0' needs a previous size")
                     size = int(values.pop())
                 if pos + size > len(data):
                     raise arg_error("unpack", 1, "data string too short")

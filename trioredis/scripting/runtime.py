@@ -135,6 +135,7 @@ class LuaState:
         self.hook_off = i.hook_off
         self.error_info = i.error_info
         self.json_null = i.json_null
+        self.is_json_null = i.is_json_null
         self.gc_step = lua.eval("function() collectgarbage('step', 50) end")
         self.runs = 0
         lua.eval("collectgarbage('collect')")
@@ -164,7 +165,7 @@ class LuaState:
             b"sha1hex": _raising(self._sha1hex),
             b"error_text": lambda e: error_text(e).encode("utf-8", "surrogateescape"),
             b"integer_text": integer_text,
-            b"double_text": format_double,
+            b"double_text": _double_text,
             b"random": rand.random,
             b"randomseed": lambda s: rand.seed(int(s) if s == s and abs(s) < 2**63 else 0),
             b"version": REDIS_VERSION.encode(),
@@ -234,6 +235,13 @@ class LuaState:
 
     def memory(self) -> int:
         return int(self.lua.eval("collectgarbage('count')") * 1024)
+
+
+def _double_text(d) -> bytes:
+    """A {double=...} reply as Redis's %.17g prints it (x86's 0/0 is a negative NaN)."""
+    if d != d:
+        return b"-nan" if math.copysign(1.0, d) < 0 else b"nan"
+    return format_double(d)
 
 
 def _raising(fn):

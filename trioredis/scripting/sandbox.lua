@@ -201,6 +201,7 @@ end
 local json_null = newproxy()
 G.cjson.null = json_null
 internal.json_null = json_null
+function internal.is_json_null(v) return v == json_null end
 
 -- The Python callables are userdata to Lua; scripts see them as the functions they stand for.
 local pyfuncs = setmetatable({}, {__mode = "k"})
@@ -269,9 +270,11 @@ rawset(G, "redis", protect(redis))
 internal.redis_proxy = rawget(G, "redis")
 
 local gmt = {}
-local running = false  -- lupa itself looks up debug.traceback when Python calls into Lua
 gmt.__index = function(_, k)
-    if not running and k == "debug" then return nil end
+    if k == "debug" then  -- lupa's C code looks up debug.traceback: it gets nil
+        local w = getinfo(2, "S")
+        if w == nil or w.what == "C" then return nil end
+    end
     error("Script attempted to access nonexistent global variable '" .. tostring(k) .. "'", 2)
 end
 gmt.__newindex = function() error(READONLY, 2) end
@@ -325,17 +328,14 @@ function internal.compile(body, chunkname)
     return load_user(body, chunkname)
 end
 
--- Run f (eval) or f(keys, args) (functions) under the error handler; (ok, value).
-local function finish(ok, v)
-    running = false
-    return ok, v
-end
+-- Run f (eval) or f(keys, args) (functions) under the error handler; (ok, value): only the
+-- first value a script returns is its reply.
+local function first(ok, v) return ok, v end
 function internal.run(f, keys, args)
-    running = true
     if keys == nil then
-        return finish(xpcall(f, err_handler))
+        return first(xpcall(f, err_handler))
     end
-    return finish(xpcall(function() return f(keys, args) end, err_handler))
+    return first(xpcall(function() return f(keys, args) end, err_handler))
 end
 
 -- Lua -> RESP: Redis's luaReplyToRedisReply, reading tables with rawget.
