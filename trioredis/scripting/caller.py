@@ -83,7 +83,8 @@ def script_call(engine, run, args: tuple):
     arity = cmd.arity
     if (arity > 0 and len(argv) != arity) or len(argv) < -arity:
         return _refuse(srv, cmd, ARITY)
-    if "noscript" in cmd.flags and not engine.disable_deny_scripts:
+    if "noscript" in cmd.flags and not (engine.disable_deny_scripts or getattr(
+            srv, "script_disable_deny_script", False)):  # DEBUG SET-DISABLE-DENY-SCRIPTS
         return _refuse(srv, cmd, NOSCRIPT)
     if (
         srv.role == "slave"
