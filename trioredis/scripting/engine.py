@@ -20,7 +20,7 @@ from __future__ import annotations
 import time
 
 from ..client import Client
-from ..errors import NOREPLICAS
+from ..errors import NOREPLICAS, READONLY
 from ..protocol.replies import ErrorReply, Raw
 from .caller import OOM as _OOM
 from .caller import good_replicas_ok, script_call
@@ -167,7 +167,8 @@ class ScriptEngine:
                     "'no' and 'allow-stale' flag is not set on the script.")
         if FLAG_NO_WRITES not in flags:
             if srv.role == "slave" and srv.config["replica-read-only"] and not c.is_master:
-                return "ERR Can not run script with write flag on readonly replica"
+                # processCommand refuses it first: the script's flags make it a write command
+                return READONLY
             if srv.write_barrier is not None and not c.is_master:
                 refused = srv.write_barrier(c, _WRITE_PROBE)
                 if refused:
