@@ -34,6 +34,9 @@ class Config:
         # Repeatable directives that are not parameters: `user` lines (ACL users, loaded by
         # trioredis/acl/ at startup) and `rename-command`, each a list of its words.
         self.directives: dict[str, list[list[str]]] = {}
+        # CONFIG REWRITE of a non-parameter directive: name -> fn() giving its lines (the ACL
+        # writes every user, as Redis's rewriteConfigUserOption).
+        self.rewriters: dict[str, Callable[[], list[str]]] = {}
         for k, v in overrides.items():
             self.values[canonical(k.replace("_", "-")) or k] = v
 
@@ -207,6 +210,12 @@ class Config:
                     words = _split_words(stripped)
                 except ParseError:
                     words = []
+                directive = words[0].lower() if words else None
+                if directive in self.rewriters:  # `user` lines: what the ACL holds now
+                    if directive not in done:
+                        done.add(directive)
+                        out.extend(self.rewriters[directive]())
+                    continue
                 canon = canonical(words[0]) if words else None
                 if canon is not None and canon in PARAMS:
                     if canon in done:
@@ -218,6 +227,9 @@ class Config:
         for name in PARAMS:
             if name not in done and self.values[name] != PARAMS[name].default:
                 out.append(self._rewrite_line(name))
+        for directive, lines_of in self.rewriters.items():
+            if directive not in done:
+                out.extend(lines_of())
         tmp = f"{path}.tmp-{os.getpid()}"
         with open(tmp, "w", encoding="utf-8", errors="surrogateescape") as f:
             f.write("\n".join(out) + "\n")

@@ -64,3 +64,24 @@ def test_config_users_and_aclfile_together_are_refused(tmp_path):
     cfg2.apply_directive("user", ["u", "on"])
     with pytest.raises(Exception, match="Duplicate user"):
         cfg2.apply_directive("user", ["u", "off"])
+
+
+def test_config_rewrite_writes_the_users(tmp_path):
+    from trioredis.config import Config
+    from trioredis.core import Server
+
+    conf = tmp_path / "r.conf"
+    conf.write_text("port 0\nuser default on nopass ~* +@all -flushdb\nuser old on nopass\n")
+    cfg = Config()
+    cfg.load_file(str(conf))
+    srv = Server(cfg)
+    from trioredis.acl import load_startup_users
+
+    load_startup_users(srv)
+    c = srv.new_client()
+    assert srv.execute(c, [b"FLUSHDB"]).message.startswith("NOPERM")
+    srv.execute(c, [b"ACL", b"DELUSER", b"old"])
+    cfg.rewrite()
+    text = conf.read_text()
+    assert "user default on nopass sanitize-payload ~* resetchannels +@all -flushdb" in text  # as Redis
+    assert "user old" not in text

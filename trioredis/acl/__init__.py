@@ -36,12 +36,20 @@ def install(server) -> None:
     cfg.on_change("requirepass", lambda value, old: acl.set_default_password(value))
     cfg.on_change("acllog-max-len", lambda value, old: acl.log.trim(value))
     server.add_hook("acl_check_cmd", acl.script_may_run)
+    cfg.rewriters["user"] = lambda: rewrite_user_lines(server)
     server.add_hook("startup", lambda runner=None: load_startup_users(server))
 
 
 def aclfile_path(cfg) -> str:
     """The ACL file, relative to ``dir`` as Redis (which works inside ``dir``) reads it."""
     return os.path.join(cfg["dir"], cfg["aclfile"])
+
+
+def rewrite_user_lines(server) -> list[str]:
+    """CONFIG REWRITE: every user as a `user` line, or none when an ACL file holds them."""
+    if server.config["aclfile"]:
+        return []
+    return [line.decode("utf-8", "surrogateescape") for line in server.acl.describe_all()]
 
 
 def load_startup_users(server) -> None:
