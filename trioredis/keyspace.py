@@ -207,29 +207,48 @@ class Database:
                 self.sample_keys.append(key)
             if srv.notify_flags & NOTIFY_NEW:  # Redis 7.0's "new" event (class n)
                 srv.notify(NOTIFY_NEW, b"new", key, self.id)
-            if srv.lfu_mode:
-                self.access[key] = lfu_new(srv.lfu_minutes)
-        elif old.__class__ is bytes:
-            # Estimated bytes of a string key (see memory.string_cost: pymalloc's 16-byte size
-            # classes over sys.getsizeof, 33 + len; 0- and 1-byte values are shared objects).
-            n = len(old)
-            self.str_bytes -= ((len(key) + 48) & -16) + ((n + 48) & -16 if n > 1 else 0)
-            self.str_keys -= 1
+            data[key] = value
+            self.account_new(key, value)
         else:
-            self.resized.add(key)
-            if self.ht_sets and old is not value:
-                self.ht_sets.pop(id(old), None)
-        data[key] = value
+            data[key] = value
+            if old.__class__ is bytes and value.__class__ is bytes:
+                # A string over a string (the hot case): only the value's size class changes.
+                # Sizes as memory.string_cost: pymalloc's 16-byte classes over getsizeof
+                # (33 + len); 0- and 1-byte values are shared objects.
+                n = len(value)
+                m = len(old)
+                if n != m:
+                    self.str_bytes += (((n + 48) & -16) if n > 1 else 0) - (
+                        ((m + 48) & -16) if m > 1 else 0)
+            elif old is value:  # the same object, changed in place
+                self.resized.add(key)
+            else:  # a change of type: the key stays (its access word, its place)
+                if old.__class__ is bytes:
+                    m = len(old)
+                    self.str_bytes -= ((len(key) + 48) & -16) + ((m + 48) & -16 if m > 1 else 0)
+                    self.str_keys -= 1
+                else:
+                    self.resized.add(key)
+                    if self.ht_sets:
+                        self.ht_sets.pop(id(old), None)
+                self.account_new(key, value)
+        if not srv.lfu_mode:  # under LFU an overwrite keeps the counter (Redis's dbOverwrite)
+            self.access[key] = srv.lru_clock
+        if not keepttl and self.expires:
+            self.expires.pop(key, None)
+
+    def account_new(self, key: bytes, value) -> None:
+        """Accounting of a key just set: its string bytes, or a re-estimate to come; under
+        LFU a new key's counter (an overwrite keeps the old one)."""
         if value.__class__ is bytes:
             n = len(value)
             self.str_bytes += ((len(key) + 48) & -16) + ((n + 48) & -16 if n > 1 else 0)
             self.str_keys += 1
         else:
             self.resized.add(key)
-        if not srv.lfu_mode:  # under LFU an overwrite keeps the counter (Redis's dbOverwrite)
-            self.access[key] = srv.lru_clock
-        if not keepttl and self.expires:
-            self.expires.pop(key, None)
+        srv = self.server
+        if srv.lfu_mode and key not in self.access:
+            self.access[key] = lfu_new(srv.lfu_minutes)
 
     def add(self, key: bytes, value) -> None:
         """Create ``key`` (known not to exist, e.g. the first push to a list)."""
@@ -241,13 +260,9 @@ class Database:
         if srv.notify_flags & NOTIFY_NEW:
             srv.notify(NOTIFY_NEW, b"new", key, self.id)
         self.data[key] = value
-        self.access[key] = lfu_new(srv.lfu_minutes) if srv.lfu_mode else srv.lru_clock
-        if value.__class__ is bytes:
-            n = len(value)
-            self.str_bytes += ((len(key) + 48) & -16) + ((n + 48) & -16 if n > 1 else 0)
-            self.str_keys += 1
-        else:
-            self.resized.add(key)
+        self.account_new(key, value)
+        if not srv.lfu_mode:
+            self.access[key] = srv.lru_clock
 
     def delete(self, key: bytes) -> bool:
         """Remove ``key`` if present (expired keys count as absent). True if removed."""
@@ -287,7 +302,9 @@ class Database:
         """Record a change to ``key``: dirty count, WATCH, blocked clients, notifications."""
         srv = self.server
         srv.dirty += dirty
-        self.resized.add(key)
+        v = self.data.get(key)
+        if v is not None and v.__class__ is not bytes:  # re-estimated by memory.flush_sizes
+            self.resized.add(key)
         if self.watched:
             clients = self.watched.get(key)
             if clients:

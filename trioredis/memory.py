@@ -119,6 +119,9 @@ def string_cost(key: bytes, value: bytes) -> int:
 # table or blocks): a float score object (24 -> 32) and the (score, member) tuple (56 -> 64)
 # plus its slot in the SortedList's sublists and index (about 1.25 pointers) in a sorted set.
 _ZSET_ELEMENT = 32 + 64 + 10
+# And the fixed cost of a sorted set's SortedList (its instance dict and its lists of lists),
+# measured against RSS growth (benchmarks/memory_model.py, small sets).
+_ZSET_FIXED = 620
 
 
 def _elements(items, n: int, per_item) -> int:
@@ -133,6 +136,8 @@ def _elements(items, n: int, per_item) -> int:
 
 def _obj(x) -> int:
     n = getsizeof(x)
+    if n <= 34 and x.__class__ is bytes:  # b"" and 1-byte strings are shared singletons
+        return 0
     return (n + 15) & -16 if n <= _ALLOC_SMALL else (n + 23) & -16
 
 
@@ -152,12 +157,39 @@ def value_cost(value) -> int:
     scores = getattr(value, "scores", None)
     if scores is not None and hasattr(value, "order"):  # datatypes.zset.ZSet
         n = len(scores)
-        return (alloc(getsizeof(value)) + alloc(getsizeof(scores))
+        return (alloc(getsizeof(value)) + alloc(getsizeof(scores)) + _ZSET_FIXED
                 + _elements(scores, n, _obj) + n * _ZSET_ELEMENT)
+    if hasattr(value, "ids") and hasattr(value, "nodes"):  # datatypes.stream.Stream
+        return _stream_cost(value)
     own = getattr(value, "memory_usage", None)
     if own is not None:
         return own(8)
     return _object_size(value, 8)
+
+
+def _entry(fv) -> int:
+    """A stream entry's field-value tuple (or None for a deleted slot) and its strings."""
+    if fv is None:
+        return 0
+    return _obj(fv) + sum(map(_obj, fv))
+
+
+# A stream node (a __slots__ object of 9 slots, 88 -> 96 bytes) and its start/master ints;
+# a consumer group's pending entry (the Nack object, its ID int, its slots in two SortedDicts).
+_STREAM_NODE = 96 + 2 * 32
+_STREAM_NACK = 64 + 32 + 2 * 60
+
+
+def _stream_cost(st) -> int:
+    n = len(st.ids)
+    cost = (alloc(getsizeof(st)) + alloc(getsizeof(st.ids)) + alloc(getsizeof(st.vals))
+            + alloc(getsizeof(st.nodes)) + alloc(getsizeof(st.nstarts)))
+    cost += n * 48 + _elements(st.vals, len(st.vals), _entry)  # IDs: 128-bit ints, 40 -> 48
+    cost += len(st.nodes) * _STREAM_NODE
+    if st.groups:
+        for g in st.groups.values():
+            cost += 400 + len(g.pel) * _STREAM_NACK + len(g.consumers) * 400
+    return cost
 
 
 def key_cost(key: bytes, value) -> int:

@@ -184,61 +184,9 @@ def memory_usage(c, argv):
 @command("memory|stats", 2, "", group="server", since="4.0.0", complexity="O(1)")
 def memory_stats(c, argv):
     """Show memory usage details"""
-    from .. import info as _info
-    from .. import memory
+    from .. import memory_report
 
-    srv = c.server
-    st = _info.state_of(srv)
-    used = st.memory()
-    startup = st.startup_memory
-    out = {
-        b"peak.allocated": st.peak_memory,
-        b"total.allocated": used,
-        b"startup.allocated": startup,
-        b"replication.backlog": 0,
-        b"clients.slaves": 0,
-        b"clients.normal": 0,
-        b"cluster.links": 0,
-        b"aof.buffer": 0,
-        b"lua.caches": 0,
-        b"functions.caches": 0,
-    }
-    overhead = startup
-    keys = 0
-    for db in srv.dbs:
-        if not db.data:
-            continue
-        main = len(db.data) * memory.DICT_ENTRY
-        exp = len(db.expires) * memory.DICT_ENTRY
-        overhead += main + exp
-        keys += len(db.data)
-        out[b"db.%d" % db.id] = {
-            b"overhead.hashtable.main": main,
-            b"overhead.hashtable.expires": exp,
-            b"overhead.hashtable.slot-to-keys": 0,
-        }
-    dataset = max(used - overhead, 0)
-    net = max(used - startup, 1)
-    out.update({
-        b"overhead.total": overhead,
-        b"keys.count": keys,
-        b"keys.bytes-per-key": (used - startup) // keys if keys else 0,
-        b"dataset.bytes": dataset,
-        b"dataset.percentage": dataset * 100.0 / net,
-        b"peak.percentage": used * 100.0 / st.peak_memory if st.peak_memory else 0.0,
-        b"allocator.allocated": used,
-        b"allocator.active": used,
-        b"allocator.resident": used,
-        b"allocator-fragmentation.ratio": 1.0,
-        b"allocator-fragmentation.bytes": 0,
-        b"allocator-rss.ratio": 1.0,
-        b"allocator-rss.bytes": 0,
-        b"rss-overhead.ratio": 1.0,
-        b"rss-overhead.bytes": 0,
-        b"fragmentation": 1.0,
-        b"fragmentation.bytes": 0,
-    })
-    return out
+    return memory_report.stats(c.server)
 
 
 @command("memory|doctor", 2, "", group="server", since="4.0.0", complexity="O(1)")
