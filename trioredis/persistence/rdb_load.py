@@ -57,10 +57,15 @@ def load_into(server, data, *, drop_expired: bool | None = None, allow_dup: bool
     cur_db = -1
     events = parse(data, now_ms=now, ctx=ctx, verify_checksum=server.config["rdbchecksum"])
     functions: list[bytes] = []
+    access: dict[tuple[int, bytes], tuple[int, int]] = {}  # OP_IDLE/OP_FREQ of loaded keys
+    pending_access = None
     for ev in events:
         kind = ev[0]
         if kind == "key":
             _, dbid, key, value, expire, rtype = ev
+            if pending_access is not None:
+                access[dbid, key] = pending_access
+                pending_access = None
             if dbid != cur_db:
                 if dbid >= ndbs:
                     raise RDBError(
@@ -94,6 +99,8 @@ def load_into(server, data, *, drop_expired: bool | None = None, allow_dup: bool
                 if t >= next_report:
                     next_report = t + progress_every
                     _log_progress(log, ctx.reader.pos, data_len, stats, t - started)
+        elif kind == "access":
+            pending_access = (ev[1], ev[2])
         elif kind == "aux":
             stats.aux[ev[1]] = ev[2]
             if log is not None:
@@ -115,6 +122,7 @@ def load_into(server, data, *, drop_expired: bool | None = None, allow_dup: bool
         log.warning(f"{ctx.hfe_ttls_dropped} hash fields had a field TTL (Redis 7.4 hash field "
                     "expiration), which is not supported: they were loaded without it")
     _commit(server, staged, allow_dup)
+    account_loaded(server, staged, access)
     for apply in apply_functions:
         apply()
     stats.seconds = time.monotonic() - started
@@ -126,6 +134,22 @@ def load_into(server, data, *, drop_expired: bool | None = None, allow_dup: bool
             log.notice(f"Done loading RDB, keys loaded: {stats.keys_loaded}, keys expired: "
                        f"{stats.keys_expired}.")
     return stats
+
+
+def account_loaded(server, staged: dict, access: dict) -> None:
+    """Memory accounting and access words of the dbs loaded into (memory.resync): keys with
+    OP_IDLE/OP_FREQ get them as RESTORE's IDLETIME/FREQ, the others a fresh word."""
+    from .. import memory
+    from ..lfu import lfu_new
+
+    fresh = lfu_new(server.lfu_minutes) if server.lfu_mode else server.lru_clock
+    for dbid in staged:
+        db = server.dbs[dbid]
+        memory.resync(db, fresh)
+    for (dbid, key), (idle, freq) in access.items():
+        db = server.dbs[dbid]
+        if key in db.data:
+            db.restore_access(key, freq, idle)
 
 
 def _commit(server, staged: dict, allow_dup: bool) -> None:

@@ -607,6 +607,7 @@ def parse(data, limits: Limits | None = None, *, now_ms: int | None = None,
     yield ("version", version)
     dbid = 0
     expire = None
+    idle = freq = -1  # the key's LRU idle seconds / LFU counter (OP_IDLE / OP_FREQ)
     u8 = r.u8
     while True:
         op_at = r.pos
@@ -620,6 +621,9 @@ def parse(data, limits: Limits | None = None, *, now_ms: int | None = None,
                 e.key = key
                 e.rtype = op
                 raise
+            if idle != -1 or freq != -1:
+                yield ("access", idle, freq)  # for the key that follows
+                idle = freq = -1
             yield ("key", dbid, key, value, expire, op)
             expire = None
             continue
@@ -635,9 +639,9 @@ def parse(data, limits: Limits | None = None, *, now_ms: int | None = None,
         elif op == OP_AUX:
             yield ("aux", r.string(), r.string())
         elif op == OP_IDLE:
-            r.length()
+            idle = r.length()
         elif op == OP_FREQ:
-            u8()
+            freq = u8()
         elif op == OP_EOF:
             break
         elif op == OP_SLOT_INFO:

@@ -14,6 +14,7 @@ from collections import deque
 
 from ..datatypes.stream import Stream
 from ..datatypes.zset import ZSet
+from ..lfu import idle_ms, lfu_decayed
 from .crc64 import CRC64
 from .listpack import (
     intset_encode,
@@ -312,17 +313,30 @@ def iter_rdb(server, *, aux=None, checksum: bool | None = None, chunk: int = 1 <
     buf = head
     size = sum(map(len, buf))
     done = 0
+    # Redis's rdbSaveKeyValuePair saves each key's idle time under an LRU policy (OP_IDLE,
+    # seconds) and its decayed counter under an LFU one (OP_FREQ).
+    policy = config["maxmemory-policy"]
+    save_lru = policy.endswith("-lru")
+    save_lfu = policy.endswith("-lfu")
     for db in server.dbs:
         data = db.data
         if not data:
             continue
         expires = db.expires
+        access = db.access
         buf.append(b"\xfe" + encode_length(db.id))
         buf.append(b"\xfb" + encode_length(len(data)) + encode_length(len(expires)))
         for key, value in data.items():
             when = expires.get(key) if expires else None
             if when is not None:
                 buf.append(b"\xfc" + _i64le.pack(when))
+            if save_lru:
+                clock = server.lru_clock
+                buf.append(b"\xf8" + encode_length(idle_ms(access.get(key, clock), clock) // 1000))
+            elif save_lfu:
+                counter = lfu_decayed(access.get(key, 0), server.lfu_minutes,
+                                      config["lfu-decay-time"])
+                buf.append(b"\xf9" + bytes((counter,)))
             if value.__class__ is bytes:
                 rec = b"\x00" + encode_string(key) + encode_string(value)
                 buf.append(rec)
