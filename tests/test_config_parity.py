@@ -153,13 +153,10 @@ def test_value_checks_as_redis(both):
 
 def test_features_trioredis_lacks_are_refused_clearly():
     cfg = Config()
-    with pytest.raises(ConfigError, match="TLS is not supported"):
-        cfg.set("tls-port", "6380")
     with pytest.raises(ConfigError, match="Active defragmentation cannot be enabled"):
         cfg.set("activedefrag", "yes")
     with pytest.raises(ConfigError, match="Redis Cluster is not supported"):
         cfg.set("cluster-enabled", "yes", startup=True)
-    cfg.set("tls-port", "0")
     cfg.set("activedefrag", "no")
 
 

@@ -390,11 +390,6 @@ def _parse_octal(text: str) -> int:
         raise ConfigError("argument couldn't be parsed into an integer") from None
 
 
-def _no_tls(port: int) -> None:
-    if port:
-        raise ConfigError("TLS is not supported by trioredis (tls-port must be 0)")
-
-
 def _no_defrag(on: bool) -> None:
     if on:
         raise ConfigError("Active defragmentation cannot be enabled: it requires a Redis server "
@@ -411,7 +406,7 @@ def _no_redis_cluster(on: bool) -> None:
 _INT_MAX = 2**31 - 1
 _LONG_MAX = 2**63 - 1
 
-param("tls-port", "int", 0, minimum=0, maximum=65535, check=_no_tls)
+param("tls-port", "int", 0, minimum=0, maximum=65535)
 param("unixsocket", "str", "", mutable=False)
 param("unixsocketperm", "special", 0, mutable=False, parse=_parse_octal, render=lambda v: f"{v:o}")
 param("bind-source-addr", "str", "")

@@ -58,6 +58,10 @@ class Flusher:
 class Connection:
     """Owns a client socket and its :class:`~trioredis.client.Client` for its lifetime."""
 
+    # How the request loop waits for input: a TLS connection (tls.py) fills its decrypted
+    # buffer instead. Read once per connection, so the plain loop pays nothing for it.
+    wait_readable = staticmethod(wait_readable)
+
     def __init__(self, server: Server, sock: socket.socket, client: Client, log):
         self.server = server
         self.sock = sock
@@ -278,6 +282,7 @@ class Connection:
         c = self.client
         sock = self.sock
         recv = sock.recv
+        wait_in = self.wait_readable
         execute = srv.execute
         outq = self.outq
         parser = RequestParser(srv.config["proto-max-bulk-len"], c.authenticated)
@@ -286,7 +291,7 @@ class Connection:
             try:
                 data = recv(READ_SIZE)
             except BlockingIOError:
-                await wait_readable(sock)
+                await wait_in(sock)
                 continue
             except OSError as e:
                 self.read_error = e  # logged at verbose by the server ("Reading from client")

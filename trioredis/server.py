@@ -23,6 +23,7 @@ from .errors import ConfigError
 from .limits import adjust_open_files_limit, protected_mode_refusal
 from .log import NOTICE, VERBOSE, Logger, logo
 from .renames import apply_command_renames
+from .tls import TLSState
 
 SHUTDOWN_GRACE = 2.0
 
@@ -159,7 +160,8 @@ class ServerRunner:
                              "setting. Restoring previous settings.")
             raise ConfigError("Failed to bind to specified addresses.") from None
 
-    async def accept_loop(self, lsock: socket.socket, nursery: trio.Nursery) -> None:
+    async def accept_loop(self, lsock: socket.socket, nursery: trio.Nursery, wrap=None) -> None:
+        """Accept clients on ``lsock``; ``wrap`` makes the connection (tls-port: TLS)."""
         srv = self.server
         log = self.log
         while True:
@@ -194,7 +196,10 @@ class ServerRunner:
                 log.verbose(f"Accepted {peer}" if sock.family != socket.AF_UNIX
                             else f"Accepted connection to {lsock.getsockname()}")
             client = srv.new_client(peer, local, sock.fileno())
-            conn = Connection(srv, sock, client, self.log)
+            if wrap is None:
+                conn = Connection(srv, sock, client, self.log)
+            else:
+                conn = wrap(srv, sock, client, self.log)
             nursery.start_soon(self._run_connection, conn)
 
     async def _run_connection(self, conn: Connection) -> None:
@@ -384,6 +389,9 @@ async def serve(
                     listeners.start_soon(runner.accept_loop, lsock, conns)
                 if runner.unix_listener is not None:
                     listeners.start_soon(runner.accept_loop, runner.unix_listener, conns)
+                tls: TLSState | None = getattr(srv, "tls", None)
+                if tls is not None:
+                    tls.start_accepting(runner)
                 listeners.start_soon(runner.cron)
                 for starter in srv.hooks.get("tasks", ()):
                     listeners.start_soon(starter)
@@ -397,6 +405,8 @@ async def serve(
                 conn.kill()
     finally:
         runner.close_listeners()
+        if getattr(srv, "tls", None) is not None:
+            srv.tls.close_listeners()
         runner.conns = runner.nursery = None
         if runner.unix_listener is not None:
             _close_listener(runner.unix_listener)

@@ -129,6 +129,8 @@ class ClusterNode(MembershipMixin, ElectionsMixin, ViewsMixin):
                     ip = b
                     break
         port = cfg["cluster-announce-port"] or cfg["port"]
+        if cfg["tls-cluster"] and cfg["tls-port"]:  # members talk TLS (as Redis's cluster.c)
+            port = cfg["cluster-announce-tls-port"] or cfg["tls-port"]
         bus = cfg["cluster-announce-bus-port"] or cfg["cluster-port"] or port
         return ip, port, bus
 
@@ -344,7 +346,8 @@ class ClusterNode(MembershipMixin, ElectionsMixin, ViewsMixin):
         task_status.started()
         try:
             async with trio.open_nursery() as conns:
-                await runner.accept_loop(sock, conns)
+                wrap = self.server.tls.wrap if cfg["tls-cluster"] else None
+                await runner.accept_loop(sock, conns, wrap)
         finally:
             sock.close()
 

@@ -11,6 +11,8 @@ from __future__ import annotations
 import hiredis
 import trio
 
+from ..tls import close_now, open_stream
+
 
 def encode_request(args) -> bytes:
     """A command as a RESP array of bulk strings (ints and str converted)."""
@@ -33,7 +35,7 @@ class PeerLink:
         self.server = server
         self.host = host
         self.port = port
-        self.stream: trio.SocketStream | None = None
+        self.stream: trio.abc.Stream | None = None
         self.reader: hiredis.Reader | None = None
         self.lock = trio.Lock()
         self.scope = trio.CancelScope()  # the heartbeat task of this peer runs inside it
@@ -44,13 +46,11 @@ class PeerLink:
         self.connected = False
         if self.stream is not None:
             stream, self.stream = self.stream, None
-            try:
-                stream.socket.close()
-            except OSError:
-                pass
+            close_now(stream)  # a SocketStream, or an SSLStream on one (tls-cluster)
 
     async def _connect(self) -> None:
-        self.stream = await trio.open_tcp_stream(self.host, self.port)
+        self.stream = await open_stream(self.server, self.host, self.port,
+                                        self.server.config["tls-cluster"])
         self.reader = hiredis.Reader()
         cfg = self.server.config
         if cfg["masterauth"]:

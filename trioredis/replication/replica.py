@@ -19,6 +19,7 @@ import trio
 from ..protocol.encoder import encode2, encode_command
 from ..protocol.parser import RequestParser
 from ..protocol.replies import ErrorReply
+from ..tls import close_now, open_stream
 
 if TYPE_CHECKING:
     from .master import Replication
@@ -199,10 +200,7 @@ class MasterLink:
             self.client = None
         if self.stream is not None:
             stream, self.stream = self.stream, None
-            try:
-                stream.socket.close()  # a SocketStream; closing needs no await
-            except (AttributeError, OSError):
-                pass
+            close_now(stream)  # a SocketStream or an SSLStream on one; no await
 
     async def _send(self, data: bytes) -> None:
         async with self.send_lock:
@@ -214,7 +212,8 @@ class MasterLink:
         self.state = "connecting"
         log.notice(f"Connecting to MASTER {self.host}:{self.port}")
         with trio.fail_after(srv.config["repl-timeout"]):
-            self.stream = await trio.open_tcp_stream(self.host, self.port)
+            self.stream = await open_stream(srv, self.host, self.port,
+                                            srv.config["tls-replication"])
         reader = _Reader(self.stream)
         self.state = "handshake"
         log.notice("MASTER <-> REPLICA sync started")
