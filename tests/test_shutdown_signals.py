@@ -44,7 +44,7 @@ def test_the_cron_carries_out_a_signal_shutdown():
     assert saves == [] and asked == []  # nothing asked
     srv.shutdown_asap = signal.SIGTERM
     srv.run_hooks("cron")
-    assert saves == [None] and asked == [0]  # default flags: save if there are save points
+    assert saves == [True] and asked == [0]  # default flags: save, as there are save points
 
 
 def test_a_failed_final_save_drops_the_signal_shutdown():

@@ -108,7 +108,8 @@ def _info_memory(server, lines: list) -> list:
         f"mem_fragmentation_bytes:{rss - used}",
         f"mem_not_counted_for_evict:{f['not_counted']}",
         f"mem_replication_backlog:{f['backlog']}",
-        f"mem_total_replication_buffers:{f['backlog']}",
+        # One buffer in Redis 7.0: what the backlog keeps and what a replica has not got yet
+        f"mem_total_replication_buffers:{max(f['backlog'], f['clients_slaves'])}",
         f"mem_clients_slaves:{f['clients_slaves']}",
         f"mem_clients_normal:{f['clients_normal']}",
         "mem_cluster_links:0",

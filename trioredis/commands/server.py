@@ -9,10 +9,11 @@ and MONITOR in monitoring.py.
 from __future__ import annotations
 
 import signal
+import time
 
 from .. import extensions
 from ..errors import SYNTAX, CommandError
-from ..protocol.replies import OK, Raw, Verbatim
+from ..protocol.replies import OK, ErrorReply, Raw, Verbatim
 from .args import parse_int
 from .registry import command, container
 
@@ -69,65 +70,159 @@ def shutdown(c, argv):
         raise CommandError(SYNTAX)
     srv = c.server
     if b"abort" in opts:
-        if not srv.shutdown_asap:
+        if not (srv.shutdown_mstime or srv.shutdown_asap):
             raise CommandError("ERR No shutdown in progress.")
-        srv.shutdown_asap = 0  # a signal's shutdown the cron has not begun yet
+        _cancel_shutdown(srv)  # a signal's shutdown not begun, or one waiting for replicas
         srv.log.notice("Shutdown manually aborted.")
         return OK
     if b"now" not in opts and c.deny_blocking:
         raise CommandError(
             "ERR SHUTDOWN without NOW or ABORT isn't allowed for DENY BLOCKING client"
         )
-    if b"nosave" in opts:
-        save = False
-    elif b"save" in opts:
-        save = True
-    else:
-        save = bool(srv.config["save"])
+    save = False if b"nosave" in opts else True if b"save" in opts else bool(srv.config["save"])
+    done = _prepare_shutdown(srv, save, b"force" in opts, b"now" in opts)
+    if done is False:
+        raise CommandError(SHUTDOWN_FAILED)
+    if done:
+        c.close_after_reply = True
+        return Raw(b"")  # the client gets no reply: the connection just closes
+    # Waiting for replicas: the caller blocks until the shutdown ends (no reply: the server
+    # exits) or fails (an error), as Redis's BLOCKED_SHUTDOWN.
+    blk = srv.block(c, [], 0, None, argv=argv)
+    srv.shutdown_blocked.append(blk)
+    return blk
+
+
+SHUTDOWN_FAILED = "ERR Errors trying to SHUTDOWN. Check logs."
+SHUTDOWN_WAIT_FOREVER_MS = 1 << 62  # the write pause of a shutdown lasts until it ends
+
+
+def _prepare_shutdown(srv, save, force: bool, now: bool):
+    """Redis's prepareForShutdown: True when the server is to exit now, False when the final
+    steps failed (nothing changed), None when it waits (up to ``shutdown-timeout`` seconds,
+    writes paused) for lagging replicas to acknowledge the master's offset. A second request
+    while one waits just waits with it."""
+    if srv.shutdown_mstime:
+        return None
+    if srv.loading:
+        save = False  # a half-loaded dataset must not overwrite the dump
+    srv.shutdown_flags = (save, force)
     srv.log.warning("User requested shutdown...")
-    failed = False
-    for hook in srv.hooks.get("shutdown", ()):  # persistence saves here; False = it failed
-        if hook(save) is False:
-            failed = True
-    if failed and b"force" not in opts:
+    timeout = srv.config["shutdown-timeout"]
+    if not now and timeout and not _replicas_in_sync(srv):
+        srv.shutdown_mstime = _mono_ms() + timeout * 1000
+        repl = _replication(srv)
+        if srv.client_pause is None and repl is not None:
+            repl.request_acks()
+        from .connection import pause_state
+
+        pause_state(srv).pause(SHUTDOWN_WAIT_FOREVER_MS, False)  # writes wait; reads go on
+        srv.log.notice("Waiting for replicas before shutting down.")
+        return None
+    return _finish_shutdown(srv)
+
+
+def _finish_shutdown(srv) -> bool:
+    """Redis's finishShutdown: report lagging replicas, then the shutdown hooks (a check that
+    can refuse, such as an initial AOF still being written; persistence saving). On failure
+    (without FORCE) the shutdown is cancelled and the server goes on."""
+    save, force = srv.shutdown_flags or (None, False)
+    repl = _replication(srv)
+    replicas = list(repl.replicas) if repl is not None else []
+    lagging = 0
+    now = time.time()
+    for r in replicas:
+        if r.ack_offset != srv.master_repl_offset:
+            lagging += 1
+            lag = int(now - r.ack_time) if r.state == "online" else 0
+            srv.log.warning(f"Lagging replica {r.ip}:{r.port} reported offset "
+                            f"{srv.master_repl_offset - r.ack_offset} behind master, "
+                            f"lag={lag}, state={r.state}.")
+    if replicas:
+        srv.log.notice(f"{len(replicas) - lagging} of {len(replicas)} replicas are in sync "
+                       "when shutting down.")
+    failed = any(check(force) is False for check in srv.hooks.get("shutdown_check", ()))
+    if not failed:
+        for hook in srv.hooks.get("shutdown", ()):  # persistence saves here; False = failed
+            if hook(save) is False:
+                failed = True
+    if failed and not force:
         srv.log.warning("Errors trying to shut down the server. Check the logs for more "
                         "information.")
-        raise CommandError("ERR Errors trying to SHUTDOWN. Check logs.")
+        _cancel_shutdown(srv)
+        return False
     if srv.shutdown_requested is not None:
         srv.shutdown_requested()
-    c.close_after_reply = True
-    return Raw(b"")  # the client gets no reply: the connection just closes
+    return True
 
 
-def _shutdown_asap(server) -> None:
-    """The cron's half of SIGINT/SIGTERM (Redis's serverCron with shutdown_asap set): the
-    signal only marks the shutdown as asked, so DEBUG PAUSE-CRON holds it and SHUTDOWN ABORT
-    cancels it. It runs with the flags of ``shutdown-on-sigint``/``-sigterm`` (default: save
-    when there are save points); when the final save fails (and no ``force``) the server
-    keeps running and the request is dropped."""
+def _cancel_shutdown(srv) -> None:
+    """Redis's cancelShutdown: forget the request, give the blocked SHUTDOWN callers their
+    error, end the write pause."""
+    waited = bool(srv.shutdown_mstime)
+    srv.shutdown_asap = 0
+    srv.shutdown_flags = None
+    srv.shutdown_mstime = 0
+    blocked, srv.shutdown_blocked = srv.shutdown_blocked, []
+    for blk in blocked:
+        c = blk.client
+        if blk.done or c.killed or srv.clients.get(c.id) is not c:
+            continue
+        srv.finish_block(blk, ErrorReply(SHUTDOWN_FAILED))
+    if waited and srv.client_pause is not None:
+        from .connection import pause_state
+
+        pause_state(srv).unpause()
+
+
+def _replication(srv):
+    return getattr(srv, "replication", None)
+
+
+def _replicas_in_sync(srv) -> bool:
+    """Redis's isReadyToShutdown: every replica acknowledged the master's whole stream."""
+    repl = _replication(srv)
+    return repl is None or all(r.ack_offset == srv.master_repl_offset for r in repl.replicas)
+
+
+def _mono_ms() -> float:
+    return time.monotonic() * 1000
+
+
+def _shutdown_cron(server) -> None:
+    """The cron's part (Redis's serverCron): carry out a shutdown a signal asked for (so
+    DEBUG PAUSE-CRON holds it and SHUTDOWN ABORT cancels it), with the flags of
+    ``shutdown-on-sigint``/``-sigterm`` (default: save when there are save points); and end
+    one waiting for replicas once they are in sync or ``shutdown-timeout`` is up."""
+    if server.shutdown_mstime:
+        if _mono_ms() >= server.shutdown_mstime or _replicas_in_sync(server):
+            _finish_shutdown(server)
+        return
     signum = server.shutdown_asap
     if not signum:
         return
     flags = server.config["shutdown-on-sigint" if signum == signal.SIGINT
                           else "shutdown-on-sigterm"]
     save = True if "save" in flags else False if "nosave" in flags else None
-    server.log.warning("User requested shutdown...")
-    failed = False
-    for hook in server.hooks.get("shutdown", ()):  # persistence saves here; False = it failed
-        if hook(save) is False:
-            failed = True
-    if failed and "force" not in flags:
-        server.log.warning("Errors trying to shut down the server. Check the logs for more "
-                           "information.")
+    if save is None:
+        save = bool(server.config["save"])
+    if _prepare_shutdown(server, save, "force" in flags, "now" in flags) is False:
         server.shutdown_asap = 0
-        return
-    if server.shutdown_requested is not None:
-        server.shutdown_requested()
+
+
+def _info_server(server, lines: list) -> None:
+    if server.shutdown_mstime:
+        left = max(int(server.shutdown_mstime - _mono_ms()), 0)
+        lines.append(f"shutdown_in_milliseconds:{left}")
 
 
 def _init_shutdown(server) -> None:
     server.shutdown_asap = 0  # the signal number of a shutdown asked by a signal, not begun
-    server.add_hook("cron", lambda: _shutdown_asap(server))
+    server.shutdown_mstime = 0  # when a shutdown waiting for replicas gives up waiting
+    server.shutdown_flags = None  # (save, force) of the shutdown under way
+    server.shutdown_blocked = []  # Blocks of SHUTDOWN callers waiting with it
+    server.add_hook("cron", lambda: _shutdown_cron(server))
+    server.add_hook("info_server", _info_server)
 
 
 extensions.SERVER_INIT.append(_init_shutdown)

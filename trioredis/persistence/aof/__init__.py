@@ -184,6 +184,7 @@ class AOF(AofWriter, AofRewriter, AofLoader):
         cfg.on_change("aof-disable-auto-gc", lambda v, old: v or self.delete_history())
         server.add_hook("cron", self.cron)
         server.add_hook("tasks", self.run_tasks)
+        server.add_hook("shutdown_check", self.shutdown_check)
         server.add_hook("shutdown", self.on_shutdown)
         server.add_hook("info_persistence", self.info)
         server.add_hook("startup", self.on_startup)
@@ -317,6 +318,18 @@ class AOF(AofWriter, AofRewriter, AofLoader):
 
     def _timestamps_changed(self, value, old) -> None:
         self.timestamps = value
+
+    def shutdown_check(self, force: bool) -> bool:
+        """SHUTDOWN while the first rewrite after turning appendonly on still runs: no AOF
+        holds the dataset yet, so exiting would lose it; refused unless FORCE (Redis's
+        finishShutdown, checked before any save)."""
+        if self.state == WAIT_REWRITE and self.child_pid:
+            if force:
+                self.server.log.warning("Writing initial AOF. Exit anyway.")
+                return True
+            self.server.log.warning("Writing initial AOF, can't exit.")
+            return False
+        return True
 
     def on_shutdown(self, save) -> None:
         """SHUTDOWN / SIGTERM: stop a rewrite, make the log durable."""
