@@ -255,6 +255,40 @@ def test_sparse_paths_agree():
             assert ra == rb
 
 
+def test_batch_paths_agree_with_one_by_one():
+    """Many updates at once (raw registers, when the result does not depend on their order)
+    give exactly the bytes and the change count of the updates made one at a time."""
+    rnd = random.Random(11)
+    for limit in (3000, 300, 20000, 16):
+        for n in (256, 900, 2500, 6000):
+            a = bytearray(H.EMPTY_SPARSE)
+            if rnd.random() < 0.3:  # start from a dense HLL or a partly filled sparse one
+                H.sparse_to_dense(a)
+            else:
+                H.set_registers(a, [H.pat_len(e) for e in _elements(rnd, rnd.randrange(200))],
+                                limit)
+            b = bytearray(a)
+            pairs = [H.pat_len(e) for e in _elements(rnd, n)]
+            if rnd.random() < 0.3:  # repeated registers, counts going up and down
+                pairs += [(p[0], rnd.randrange(1, 40)) for p in pairs[: n // 2]]
+            assert 200 < H._BATCH  # chunks of 200 take the one-by-one paths
+            ra = sum(H.set_registers(a, pairs[i:i + 200], limit) for i in range(0, len(pairs), 200))
+            rb = H.set_registers(b, pairs, limit)
+            assert bytes(a) == bytes(b), (limit, n)
+            assert ra == rb
+
+
+def test_batch_path_skips_malformed_sparse_values():
+    a = bytearray(H.EMPTY_SPARSE[:-1])  # the XZERO's second byte is missing
+    b = bytearray(a)
+    pairs = [H.pat_len(b"%d" % i) for i in range(300)]
+    ra = sum(H.set_registers(a, [pair], 3000) for pair in pairs[:1])
+    rb = H.set_registers(b, pairs[:1], 3000)
+    assert (bytes(a), ra) == (bytes(b), rb)
+    c = bytearray(H.EMPTY_SPARSE[:-1])
+    assert H._set_registers_batch(c, pairs, 3000) is None and c == H.EMPTY_SPARSE[:-1]
+
+
 def test_pfselftest(local):
     assert local("PFSELFTEST") == "OK"
 
@@ -268,6 +302,9 @@ def test_raw_register_helpers():
     H.dense_set(buf, 16383, 5)
     assert H.dense_get(buf, 16383) == 5 and H.dense_get(buf, 16382) == raw[16382]
     assert H.murmur64a(b"") == H.murmur64a(b"", H._SEED)
+    samples = [b"", b"a", b"abcdefgh", b"0.123456789012345", b"x" * 16, b"y" * 23, b"z" * 24,
+               bytes(range(256)) * 3] + [b"%r" % rnd.random() for _ in range(200)]
+    assert H.pat_lens(samples) == [H.pat_len(e) for e in samples]
 
 
 def test_keyspace_events(server, real_redis):
