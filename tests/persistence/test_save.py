@@ -319,8 +319,10 @@ def test_cli_exits_1_on_a_broken_dump(tmp_path):
         [sys.executable, "-m", "trioredis", "server", "--port", "0", "--dir", str(tmp_path)],
         capture_output=True, text=True, timeout=60)
     assert out.returncode == 1
-    errors = [x for x in out.stdout.splitlines() if " # " in x]
-    assert len(errors) == 1 and "Fatal error loading the DB" in errors[0]
+    # The start-up warnings (logo, overcommit...) come first; the fatal error is the last line.
+    last = out.stdout.strip().splitlines()[-1]
+    assert " # " in last and "Fatal error loading the DB" in last
+    assert sum("Fatal error" in x for x in out.stdout.splitlines()) == 1
     assert (tmp_path / "dump.rdb").read_bytes() == b"REDIS0010\xfe\x00\x00\x03fo"
 
 

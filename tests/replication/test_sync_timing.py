@@ -98,3 +98,26 @@ def test_connected_replica_times_out_on_a_silent_master():
             wait_until(lambda: linked(rep.port), what="link up again")
         finally:
             rep.stop()
+
+
+def test_snapshot_child_shows_as_bgsave_and_is_killed_when_nobody_waits():
+    with ThreadedServer(repl_diskless_sync="no", save="") as m:
+        mc = client(m.port)
+        for i in range(5):
+            mc.set(i, i)
+        mc.config_set("rdb-key-save-delay", 1_000_000)  # a second per key
+        reps = [ThreadedServer(replicaof=f"127.0.0.1 {m.port}").start() for _ in range(2)]
+        try:
+            wait_until(lambda: mc.info("persistence")["rdb_bgsave_in_progress"] == 1
+                       and len(m.server.replication.snapshot_pids) == 2, what="children")
+            info = mc.info("replication")
+            assert info["slave0"]["state"] == info["slave1"]["state"] == "wait_bgsave"
+            client(reps[0].port).replicaof("no", "one")
+            time.sleep(0.2)
+            assert mc.info("persistence")["rdb_bgsave_in_progress"] == 1  # one still waits
+            client(reps[1].port).replicaof("no", "one")
+            wait_until(lambda: mc.info("persistence")["rdb_bgsave_in_progress"] == 0,
+                       what="children killed")
+        finally:
+            for r in reps:
+                r.stop()

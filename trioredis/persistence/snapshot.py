@@ -408,7 +408,9 @@ class Persistence:
     def info(self, server, lines: list) -> list:
         """INFO persistence: our values for the rdb_* and loading fields."""
         now = time.time()
-        running = self.child_pid is not None
+        # A replication snapshot is Redis's RDB child too (rdb_bgsave_in_progress).
+        repl = getattr(server, "replication", None)
+        running = self.child_pid is not None or bool(repl is not None and repl.snapshot_pids)
         values = {
             "loading": str(int(bool(server.loading))),
             "rdb_changes_since_last_save": str(server.dirty - server.dirty_at_last_save),

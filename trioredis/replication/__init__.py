@@ -129,6 +129,7 @@ class ServerReplication(Replication):
             return out
         c0 = infos[0].client
         path = os.path.join(srv.config["dir"], f"temp-repl-{os.getpid()}-{c0.id}.rdb")
+        delay = srv.config.get("rdb-key-save-delay", 0)  # Redis's test knob, as for BGSAVE
         pid = os.fork()
         if pid == 0:  # the child: write the snapshot, leave without touching Trio
             code = 1
@@ -136,12 +137,13 @@ class ServerReplication(Replication):
                 gc.disable()
                 os.nice(10)  # the child is CPU-bound: let the serving parent win
                 with open(path, "wb") as f:
-                    for chunk in rdb.iter_rdb(srv):
+                    for chunk in rdb.iter_rdb(srv, key_delay_us=delay):
                         f.write(chunk)
                 code = 0
             finally:
                 os._exit(code)
         srv.stat_total_forks = getattr(srv, "stat_total_forks", 0) + 1
+        self.snapshot_pids.add(pid)
         out = b""
         for info in infos:
             info.ack_offset = 0
@@ -164,15 +166,21 @@ class ServerReplication(Replication):
     async def _send_snapshot(self, infos: list, pid: int, path: str) -> None:
         srv = self.server
         try:
-            while True:
-                done, status = os.waitpid(pid, os.WNOHANG)
-                if done:
-                    break
-                if all(i.client.killed or i not in self.replicas for i in infos):
-                    os.kill(pid, 9)
-                    os.waitpid(pid, 0)
-                    return
-                await trio.sleep(0.005)
+            try:
+                while True:
+                    done, status = os.waitpid(pid, os.WNOHANG)
+                    if done:
+                        break
+                    if (all(i.client.killed or i not in self.replicas for i in infos)
+                            and not srv.config["save"]):
+                        # Nobody wants it any more, and it is no use as a save point
+                        # either (Redis kills such an RDB child).
+                        os.kill(pid, 9)
+                        os.waitpid(pid, 0)
+                        return
+                    await trio.sleep(0.005)
+            finally:
+                self.snapshot_pids.discard(pid)
             if os.waitstatus_to_exitcode(status) != 0:
                 srv.log.warning("Background transfer error: the snapshot child failed")
                 for info in infos:

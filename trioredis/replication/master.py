@@ -58,6 +58,7 @@ class Replication:
         self.seldb = -1  # db of the last SELECT in the stream
         self.waiting: list = []  # Blocks of clients in WAIT
         self.waiting_sync: list[ReplicaInfo] = []  # replicas waiting for a delayed full sync
+        self.snapshot_pids: set[int] = set()  # children writing a full-sync snapshot
         self.last_keepalive = time.monotonic()
         self.pending: list[bytes] = []  # stream bytes of this turn, not yet sent (feed_raw)
         self.getack_pending = False
@@ -280,9 +281,10 @@ class Replication:
                 f"master_port:{self.master_port}",
                 "master_link_status:down",
             ]
-        lines.append(f"connected_slaves:{len(self.replicas)}")
+        listed = [*self.replicas, *self.waiting_sync]  # waiting ones show wait_bgsave
+        lines.append(f"connected_slaves:{len(listed)}")
         wall = time.time()
-        for i, r in enumerate(self.replicas):
+        for i, r in enumerate(listed):
             lines.append(
                 f"slave{i}:ip={r.ip},port={r.port},state={r.state},offset={r.ack_offset},"
                 f"lag={int(wall - r.ack_time)}"
