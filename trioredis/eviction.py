@@ -19,7 +19,7 @@ import heapq
 import random
 import time
 
-from . import memory
+from . import lazyfree, memory  # noqa: F401  (lazyfree: SERVER_INIT)
 from .config import PARAMS, param, parse_memory
 from .errors import ConfigError
 from .extensions import SERVER_INIT
@@ -138,7 +138,8 @@ def _cron(server) -> None:
 
 
 def dataset_memory(server) -> int:
-    return sum(memory.db_dataset(db) for db in server.dbs)
+    """The dbs, and what lazy free has still to release."""
+    return sum(memory.db_dataset(db) for db in server.dbs) + server.lazyfree.pending_bytes
 
 
 def refresh_clients(server) -> tuple[int, int]:
@@ -279,9 +280,7 @@ def _evict(server, db, key: bytes, lazy: bool) -> int:
     if db.expires and db.expires.pop(key, None) is not None:
         cost += memory.DICT_ENTRY + 32
     if lazy:
-        free_later = getattr(server, "lazyfree", None)
-        if free_later is not None:
-            free_later.free(value)
+        server.lazyfree.free(value)
     server.stat_evicted_keys += 1
     db.modified(key, b"evicted", NOTIFY_EVICTED, dirty=0)
     if server.propagate_targets:

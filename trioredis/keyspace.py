@@ -186,8 +186,11 @@ class Database:
     def delete_expired(self, key: bytes) -> None:
         """Delete an expired key, propagating a DEL and notifying 'expired'."""
         srv = self.server
-        self.forget(key, self.data.pop(key))
+        value = self.data.pop(key)
+        self.forget(key, value)
         del self.expires[key]
+        if srv.lazyfree.expire:  # lazyfree-lazy-expire: a big value is released in slices
+            srv.lazyfree.free(value)
         srv.stat_expired_keys += 1
         self.modified(key, b"expired", NOTIFY_EXPIRED, dirty=0)
         if srv.propagate_targets:

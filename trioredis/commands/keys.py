@@ -166,11 +166,16 @@ def expire_key_at(c, db, key: bytes, when_ms: int) -> None:
 # -- DEL, UNLINK, EXISTS, TYPE, TOUCH ----------------------------------------------------------
 
 
-def _delete_keys(c, argv):
+def _delete_keys(c, argv, lazy: bool):
+    """DEL/UNLINK; ``lazy``: big values go to lazyfree.py (released a slice at a time)."""
     db = c.db
+    lazyfree = c.server.lazyfree if lazy else None
     n = 0
     for key in argv[1:]:
+        value = db.data.get(key) if lazy else None
         if db.delete(key):
+            if lazy:
+                lazyfree.free(value)
             db.modified(key, b"del", NOTIFY_GENERIC)
             n += 1
     return n
@@ -179,16 +184,16 @@ def _delete_keys(c, argv):
 @command("del", -2, "write", keys=(1, -1, 1), group="generic", since="1.0.0",
          summary="Delete a key")
 def del_(c, argv):
-    """Delete a key."""
-    return _delete_keys(c, argv)
+    """Delete a key (lazily with lazyfree-lazy-user-del)."""
+    return _delete_keys(c, argv, c.server.config["lazyfree-lazy-user-del"])
 
 
 @command("unlink", -2, "write fast", keys=(1, -1, 1), group="generic", since="4.0.0",
          summary="Delete a key asynchronously in another thread. Otherwise it is just as DEL, "
          "but non blocking.")
 def unlink(c, argv):
-    """Delete keys (memory is reclaimed by Python at once; same effect as DEL)."""
-    return _delete_keys(c, argv)
+    """Delete keys; big values are released a slice at a time (lazyfree.py)."""
+    return _delete_keys(c, argv, True)
 
 
 @command("exists", -2, "readonly fast", keys=(1, -1, 1), group="generic", since="1.0.0",
@@ -672,22 +677,27 @@ def object_freq(c, argv):
 # -- FLUSHDB, FLUSHALL, SWAPDB -----------------------------------------------------------------
 
 
-def _flush_async_arg(c, argv) -> None:
-    """Validate [ASYNC|SYNC]; both free memory at once here (Python reclaims it)."""
+def _flush_async_arg(c, argv) -> bool:
+    """Validate [ASYNC|SYNC]: whether to release lazily (no flag: lazyfree-lazy-user-flush)."""
     if len(argv) == 2 and argv[1].lower() in (b"sync", b"async"):
-        return
+        return argv[1].lower() == b"async"
     if len(argv) != 1:
         raise CommandError(SYNTAX)
+    return c.server.config["lazyfree-lazy-user-flush"]
 
 
 @command("flushdb", -1, "write", group="server", since="1.0.0",
          summary="Remove all keys from the current database")
 def flushdb(c, argv):
     """Remove every key of the selected db."""
-    _flush_async_arg(c, argv)
+    lazy = _flush_async_arg(c, argv)
     db = c.db
     db.touch_all_watched()
+    old = (db.data, db.expires)
     n = db.clear()
+    if lazy:
+        c.server.lazyfree.free_db(*old)
+    del old
     db.signal_all_blocking()  # blocked XREADGROUP clients learn their key is gone (7.0)
     c.server.dirty += n or 1  # propagated even when empty, as Redis forces it
     c.server.run_hooks("flushdb", c, db.id)
@@ -698,9 +708,13 @@ def flushdb(c, argv):
          summary="Remove all keys from all databases")
 def flushall(c, argv):
     """Remove every key of every db."""
-    _flush_async_arg(c, argv)
+    lazy = _flush_async_arg(c, argv)
     srv = c.server
+    old = [(db.data, db.expires) for db in srv.dbs if db.data] if lazy else ()
     srv.dirty += srv.flush_all() + 1
+    for data, expires in old:
+        srv.lazyfree.free_db(data, expires)
+    del old
     srv.run_hooks("flushall", c)
     return OK
 
