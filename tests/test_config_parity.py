@@ -155,8 +155,6 @@ def test_features_trioredis_lacks_are_refused_clearly():
     cfg = Config()
     with pytest.raises(ConfigError, match="Active defragmentation cannot be enabled"):
         cfg.set("activedefrag", "yes")
-    with pytest.raises(ConfigError, match="Redis Cluster is not supported"):
-        cfg.set("cluster-enabled", "yes", startup=True)
     cfg.set("activedefrag", "no")
 
 

@@ -397,12 +397,6 @@ def _no_defrag(on: bool) -> None:
                           "the Redis source distribution")
 
 
-def _no_redis_cluster(on: bool) -> None:
-    if on:
-        raise ConfigError("Redis Cluster is not supported by trioredis; its HA groups start "
-                          "with --cluster-bootstrap or --cluster-join")
-
-
 _INT_MAX = 2**31 - 1
 _LONG_MAX = 2**63 - 1
 
@@ -463,7 +457,7 @@ param("repl-diskless-sync-max-replicas", "int", 0, minimum=0, maximum=_INT_MAX)
 param("replica-announced", "bool", True)
 param("replica-ignore-maxmemory", "bool", True, aliases=("slave-ignore-maxmemory",))
 param("replica-ignore-disk-write-errors", "bool", False)
-param("cluster-enabled", "bool", False, mutable=False, check=_no_redis_cluster)
+param("cluster-enabled", "bool", False, mutable=False)  # Redis Cluster: rcluster/
 param("cluster-allow-reads-when-down", "bool", False)
 param("cluster-allow-pubsubshard-when-down", "bool", True)
 param("cluster-allow-replica-migration", "bool", True)

@@ -100,6 +100,9 @@ class Server:
         self.tracking = None  # tracking.Tracking, made by the first CLIENT TRACKING ON
         self.expire_paused = False  # CLIENT PAUSE: keys expire logically, deleted afterwards
         self.acl = None  # acl.Acl (users, the permission check), set by SERVER_INIT
+        # Redis Cluster (rcluster/): fn(client, cmd, argv) -> -MOVED/-ASK/... text or None;
+        # set only when cluster-enabled, so the plain command path never calls it.
+        self.cluster_route: Callable | None = None
         # statistics
         self.stat_numcommands = 0
         self.stat_numconnections = 0
@@ -173,6 +176,7 @@ class Server:
             or self.busy_script is not None
             or self.config["min-replicas-to-write"]
             or self.config["maxmemory"]
+            or self.cluster_route is not None
         )
 
     # -- the command path --------------------------------------------------------------------
@@ -279,6 +283,14 @@ class Server:
             denied = self.acl.check(c, cmd, argv)
             if denied is not None:
                 return self._reject(c, denied, cmd)
+        if self.cluster_route is not None:
+            moved = self.cluster_route(c, cmd, argv)
+            if moved is not None:
+                if name == "exec":  # Redis discards the transaction and redirects plainly
+                    c.discard_multi()
+                    cmd.rejected_calls += 1
+                    return self.error_reply(moved)
+                return self._reject(c, moved, cmd)
         if self.config["maxmemory"]:
             refused = self.oom_check(self, c, cmd)  # eviction.oom_check: performEvictions()
             if refused:

@@ -67,6 +67,7 @@ class Database:
         "coll_bytes",
         "resized",
         "sample_keys",
+        "slot_index",
     )
 
     def __init__(self, server: Server, dbid: int):
@@ -96,6 +97,8 @@ class Database:
         self.coll_bytes = 0
         self.resized: set = set()
         self.sample_keys: list | None = None
+        # Redis Cluster's keys by slot (rcluster.slots.SlotIndex); None unless cluster-enabled.
+        self.slot_index = None
 
     # -- reading -------------------------------------------------------------------------
 
@@ -208,6 +211,8 @@ class Database:
                 self.scan_log.append(key)
             if self.sample_keys is not None:
                 self.sample_keys.append(key)
+            if self.slot_index is not None:
+                self.slot_index.add(key)
             if srv.notify_flags & NOTIFY_NEW:  # Redis 7.0's "new" event (class n)
                 srv.notify(NOTIFY_NEW, b"new", key, self.id)
             data[key] = value
@@ -237,8 +242,16 @@ class Database:
                 self.account_new(key, value)
         if not srv.lfu_mode:  # under LFU an overwrite keeps the counter (Redis's dbOverwrite)
             self.access[key] = srv.lru_clock
-        if not keepttl and self.expires:
-            self.expires.pop(key, None)
+        if not keepttl:
+            if self.expires:
+                self.expires.pop(key, None)
+        elif srv.role == "slave" and self.expires and not srv.in_master_stream and not srv.loading:
+            # A writable replica's own write to a key whose TTL passed (hidden, not deleted:
+            # its master's DEL is due) recreates it without the TTL, as Redis's write lookup
+            # deletes it first.
+            when = self.expires.get(key)
+            if when is not None and when <= srv.now_ms():
+                del self.expires[key]
 
     def account_new(self, key: bytes, value) -> None:
         """Accounting of a key just set: its string bytes, or a re-estimate to come; under
@@ -260,6 +273,8 @@ class Database:
             self.scan_log.append(key)
         if self.sample_keys is not None:
             self.sample_keys.append(key)
+        if self.slot_index is not None:
+            self.slot_index.add(key)
         if srv.notify_flags & NOTIFY_NEW:
             srv.notify(NOTIFY_NEW, b"new", key, self.id)
         self.data[key] = value
@@ -278,6 +293,8 @@ class Database:
 
     def forget(self, key: bytes, value) -> None:
         """Accounting of a key just removed from ``data``: its bytes and its access word."""
+        if self.slot_index is not None:
+            self.slot_index.discard(key)
         if value.__class__ is bytes:
             n = len(value)
             self.str_bytes -= ((len(key) + 48) & -16) + ((n + 48) & -16 if n > 1 else 0)
@@ -379,6 +396,8 @@ class Database:
         self.scan_epoch += 1
         self.replica_expires = set()
         self.ht_sets = {}
+        if self.slot_index is not None:
+            self.slot_index.reset(self.data)
         self.reset_accounting()
         return n
 

@@ -8,12 +8,18 @@ import os
 import shutil
 import socket
 import subprocess
+import sys
 import tempfile
 import time
 
 import redis
 
+import trioredis
+
 REDIS_SERVER = shutil.which("redis-server")
+REDIS_CLI = shutil.which("redis-cli")
+# The checkout whose trioredis the tests import: the node processes run the same code.
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(trioredis.__file__)))
 
 _ports = itertools.count(35000 + (os.getpid() % 40) * 20)
 
@@ -53,16 +59,29 @@ def wait_for(pred, timeout: float = 10.0, what: str = "condition"):
 class RealNode:
     """A real redis-server 7.0 with cluster-enabled yes on loopback, in a temporary dir."""
 
-    def __init__(self, *extra: str, port: int | None = None):
+    kind = "redis"
+
+    def __init__(self, *extra: str, port: int | None = None, dir: str | None = None,
+                 timeout: int = 5000):
         self.port = port or free_port()
-        self.dir = tempfile.mkdtemp(prefix="rcluster-real-")
-        args = [REDIS_SERVER, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
+        self.dir = dir or tempfile.mkdtemp(prefix=f"rcluster-{self.kind}-")
+        self.extra = extra
+        self.timeout = timeout
+        self.start()
+
+    def command(self) -> list[str]:
+        return [REDIS_SERVER, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
                 "--appendonly", "no", "--daemonize", "no", "--dir", self.dir,
                 "--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf",
-                "--cluster-node-timeout", "5000", *extra]
-        self.proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                "--cluster-node-timeout", str(self.timeout), *self.extra]
+
+    def start(self) -> None:
+        self.log = open(os.path.join(self.dir, "log"), "ab")
+        env = dict(os.environ, PYTHONPATH=ROOT + os.pathsep + os.environ.get("PYTHONPATH", ""))
+        self.proc = subprocess.Popen(self.command(), stdout=self.log, stderr=self.log,
+                                     cwd=self.dir, env=env)
         self.client = redis.Redis(port=self.port, socket_timeout=10)
-        wait_for(self._up, 10, f"redis-server on {self.port}")
+        wait_for(self._up, 20, f"{self.kind} on {self.port}")
 
     def _up(self) -> bool:
         try:
@@ -76,7 +95,8 @@ class RealNode:
     def id(self) -> str:
         return self.client.execute_command("CLUSTER", "MYID").decode()
 
-    def stop(self) -> None:
+    def halt(self) -> None:
+        """Stop the process, keep its directory (a restart reads nodes.conf)."""
         self.client.close()
         self.proc.terminate()
         try:
@@ -84,4 +104,41 @@ class RealNode:
         except subprocess.TimeoutExpired:
             self.proc.kill()
             self.proc.wait()
+        self.log.close()
+
+    def stop(self) -> None:
+        self.halt()
         shutil.rmtree(self.dir, ignore_errors=True)
+
+    def nodes(self) -> list[list[str]]:
+        text = self.client.execute_command("CLUSTER", "NODES")
+        return [line.split() for line in text.decode().splitlines() if line]
+
+    def state_ok(self) -> bool:
+        info = self.client.execute_command("CLUSTER", "INFO").decode()
+        return "cluster_state:ok" in info
+
+
+class TrioNode(RealNode):
+    """A trioredis server with cluster-enabled yes, as a process of its own."""
+
+    kind = "trioredis"
+
+    def command(self) -> list[str]:
+        return [sys.executable, "-m", "trioredis", "server", "--port", str(self.port),
+                "--bind", "127.0.0.1", "--save", "", "--dir", self.dir,
+                "--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf",
+                "--cluster-node-timeout", str(self.timeout), *self.extra]
+
+
+def all_agree(nodes) -> bool:
+    """Every node knows every other, connected, none in handshake, the same slot owners."""
+    views = []
+    for n in nodes:
+        rows = n.nodes()
+        if len(rows) != len(nodes):
+            return False
+        if any("handshake" in r[2] or r[7] != "connected" for r in rows):
+            return False
+        views.append(sorted((r[0], r[3], tuple(r[8:])) for r in rows))
+    return all(v == views[0] for v in views)

@@ -35,6 +35,7 @@ from . import (  # noqa: F401, I001
     functions,
     acl,
     cluster_client,
+    rcluster,
 )
 
-MODULES = ("connection", "client_cmd", "server", "config_cmd", "introspection", "debug", "modules", "lolwut", "monitoring", "keys", "strings", "bitmaps", "lists", "hashes", "sets", "zsets", "geo", "streams", "sort", "hyperloglog", "transactions", "pubsub", "persistence", "migrate", "aof", "replication", "cluster", "sentinel", "scripting", "functions", "acl", "cluster_client")
+MODULES = ("connection", "client_cmd", "server", "config_cmd", "introspection", "debug", "modules", "lolwut", "monitoring", "keys", "strings", "bitmaps", "lists", "hashes", "sets", "zsets", "geo", "streams", "sort", "hyperloglog", "transactions", "pubsub", "persistence", "migrate", "aof", "replication", "cluster", "sentinel", "scripting", "functions", "acl", "cluster_client", "rcluster")

@@ -1,0 +1,129 @@
+"""Where a command's keys live: Redis's getNodeByQuery and clusterRedirectClient.
+
+Called by ``Server._check`` (through ``server.cluster_route``) only when cluster-enabled is
+yes; returns the error text of a redirection or refusal, or None to run the command here.
+"""
+
+from __future__ import annotations
+
+from . import bus
+from .slots import key_slot
+
+CROSSSLOT = "CROSSSLOT Keys in request don't hash to the same slot"
+TRYAGAIN = "TRYAGAIN Multiple keys request during rehashing of slot"
+CLUSTERDOWN = "CLUSTERDOWN The cluster is down"
+CLUSTERDOWN_RO = "CLUSTERDOWN The cluster is down and only accepts read commands"
+CLUSTERDOWN_UNBOUND = "CLUSTERDOWN Hash slot not served"
+SELECT_REFUSED = "ERR SELECT is not allowed in cluster mode"
+SWAPDB_REFUSED = "ERR SWAPDB is not allowed in cluster mode"
+MOVE_REFUSED = "ERR MOVE is not allowed in cluster mode"
+
+# Commands that run on whatever node they reach even with an open slot (Redis: MIGRATE).
+_LOCAL_WHEN_OPEN = frozenset({"migrate"})
+_SHARD_PUBSUB = frozenset({"spublish", "ssubscribe", "sunsubscribe"})
+
+
+def endpoint(rc, node) -> str:
+    """getPreferredEndpoint: ip, hostname or "?" as cluster-preferred-endpoint-type says."""
+    kind = rc.server.config["cluster-preferred-endpoint-type"]
+    if kind == "hostname":
+        return node.hostname or "?"
+    if kind == "unknown-endpoint":
+        return "?"
+    return node.ip
+
+
+def route(rc, c, cmd, argv) -> str | None:
+    """The redirection for client ``c`` running ``cmd argv`` on this node, or None."""
+    if c.is_master:
+        return None
+    name = cmd.name
+    asking = c.id in rc.asking
+    if asking and name != "asking":
+        rc.asking.discard(c.id)  # ASKING lasts one command
+    if name in ("select", "swapdb", "move"):
+        return _refused_db(name, argv)
+    if name == "exec":
+        if not c.in_multi:
+            return None
+        todo = c.multi_queue
+    else:
+        if cmd.first_key <= 0 and cmd.getkeys is None:
+            return None
+        todo = ((cmd, argv),)
+    state = rc.state
+    me = state.myself
+    slot = -1
+    owner = None
+    migrating = importing = False
+    multiple = False
+    missing = existing = 0
+    write = False
+    data = rc.server.dbs[0].data
+    for qcmd, qargv in todo:
+        write = write or qcmd.write
+        try:
+            positions = qcmd.key_indexes(qargv)
+        except Exception:  # malformed arguments: the command itself will say so
+            positions = []
+        for pos in positions:
+            if pos >= len(qargv):
+                continue
+            key = qargv[pos]
+            s = key_slot(key)
+            if owner is None and slot < 0:
+                slot = s
+                owner = state.slots[s]
+                if owner is None:
+                    return CLUSTERDOWN_UNBOUND
+                if owner is me and s in state.migrating:
+                    migrating = True
+                elif s in state.importing:
+                    importing = True
+            else:
+                if s != slot:
+                    return CROSSSLOT
+                if not multiple:
+                    multiple = True
+            if migrating or importing:
+                if key in data:
+                    existing += 1
+                else:
+                    missing += 1
+    if owner is None:
+        return None
+    if not state.state_ok:
+        if name in _SHARD_PUBSUB:
+            if not rc.server.config["cluster-allow-pubsubshard-when-down"]:
+                return CLUSTERDOWN
+        elif not rc.server.config["cluster-allow-reads-when-down"]:
+            return CLUSTERDOWN
+        elif write:
+            return CLUSTERDOWN_RO
+    if (migrating or importing) and name in _LOCAL_WHEN_OPEN:
+        return None
+    if migrating and missing:
+        if existing:
+            return TRYAGAIN
+        target = state.migrating[slot]
+        return f"ASK {slot} {endpoint(rc, target)}:{target.port}"
+    if importing and (asking or "asking" in cmd.flags):
+        if multiple and missing:
+            return TRYAGAIN
+        return None
+    if (c.id in rc.readonly or name in _SHARD_PUBSUB) and not write \
+            and me.flags & bus.F_SLAVE and me.master is owner:
+        return None
+    if owner is not me:
+        return f"MOVED {slot} {endpoint(rc, owner)}:{owner.port}"
+    return None
+
+
+def _refused_db(name: str, argv) -> str | None:
+    if name == "select":
+        try:
+            db = int(argv[1])
+        except ValueError:
+            return None  # SELECT's own error
+        return SELECT_REFUSED if db != 0 else None
+    return SWAPDB_REFUSED if name == "swapdb" else MOVE_REFUSED
