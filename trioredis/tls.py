@@ -217,8 +217,9 @@ def _make_client_from_server(cfg, protocols) -> ssl.SSLContext:
 
 
 def needed(cfg) -> bool:
-    return bool(cfg["tls-port"] or cfg["tls-replication"] or cfg["tls-cluster"]
-                or cfg.get("ws-tls"))
+    """The server's contexts are built (and must build) at start-up, as Redis's initServer
+    (the gateway's ``ws-tls`` builds its own)."""
+    return bool(cfg["tls-port"] or cfg["tls-replication"] or cfg["tls-cluster"])
 
 
 class TLSState:
@@ -477,6 +478,78 @@ def close_now(stream) -> None:
         stream.socket.close()
     except (AttributeError, OSError):
         pass
+
+
+# -- the gateway: https:// and wss:// ----------------------------------------------------------
+
+
+def gateway_context(server) -> ssl.SSLContext:
+    """``ws-tls``: a server context with the server's certificate and protocols; browsers send
+    no client certificate, so none is asked for. StartupError (after Redis's log lines) when
+    it cannot be built."""
+    cfg = server.config
+    try:
+        if not cfg["tls-cert-file"]:
+            raise TLSSetupError("No tls-cert-file configured!")
+        if not cfg["tls-key-file"]:
+            raise TLSSetupError("No tls-key-file configured!")
+        ctx = _make_context(cfg, parse_protocols(cfg["tls-protocols"]), client=False)
+    except TLSSetupError as e:
+        server.log.warning(str(e))
+        server.log.warning(TLS_CONFIGURE_FAILED)
+        raise StartupError(TLS_CONFIGURE_FAILED) from None
+    ctx.verify_mode = ssl.CERT_NONE
+    return ctx
+
+
+async def serve_terminated(sock: socket.socket, ctx: ssl.SSLContext, handler, addr, log) -> None:
+    """End TLS on ``sock`` and give ``handler(plain_socket, addr, local)`` the plain side of a
+    socket pair, pumping bytes both ways: the gateway's HTTP and WebSocket code (which writes
+    without awaiting on plain sockets) runs unchanged over TLS. A slow reader backs up into
+    the pair, where the gateway's own send timeout sees it."""
+    local = sock.getsockname()
+    tls = trio.SSLStream(trio.SocketStream(trio.socket.from_stdlib_socket(sock)), ctx,
+                         server_side=True, https_compatible=True)
+    done = False
+    try:
+        with trio.move_on_after(10):
+            await tls.do_handshake()
+            done = True
+        if not done:
+            close_now(tls)
+            return
+    except (trio.BrokenResourceError, trio.ClosedResourceError) as e:
+        log.verbose(f"WebSocket gateway: TLS handshake failed: {openssl_error(e)}")
+        close_now(tls)
+        return
+    inner, outer = socket.socketpair()
+    inner.setblocking(False)
+    outer_stream = trio.SocketStream(trio.socket.from_stdlib_socket(outer))
+
+    async def pump(src, dst, scope) -> None:
+        try:
+            while True:
+                data = await src.receive_some(65536)
+                if not data:
+                    break
+                await dst.send_all(data)
+        except (trio.BrokenResourceError, trio.ClosedResourceError, OSError):
+            pass
+        scope.cancel()
+
+    try:
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(pump, tls, outer_stream, nursery.cancel_scope)
+            nursery.start_soon(pump, outer_stream, tls, nursery.cancel_scope)
+            await handler(inner, addr, local)
+            # the handler closed its side: what it wrote still drains to the client (the
+            # pump ends the nursery at the pair's end), for at most a few seconds
+            with trio.move_on_after(5):
+                await trio.sleep_forever()
+            nursery.cancel_scope.cancel()
+    finally:
+        outer.close()
+        close_now(tls)
 
 
 def _init(server) -> None:

@@ -18,6 +18,7 @@ import trio
 from trio_websocket import wrap_server_stream
 
 from ..server import accept_one, fmt_addr, open_listener
+from ..tls import gateway_context, serve_terminated
 from . import protocol as P
 from .session import Session
 from .sockstream import SockStream
@@ -50,6 +51,7 @@ class Gateway:
         self.cache_bytes = 0
         self.cache_count = 0
         self.static: dict[str, tuple[bytes, str]] = {}
+        self.tls_ctx = None  # ws-tls: https:// and wss:// with the server's certificate
 
     # -- start-up ----------------------------------------------------------------------------
 
@@ -57,6 +59,8 @@ class Gateway:
         """Bind and listen synchronously (the server's start-up hook), so the port is known
         before ``serve`` reports that it started."""
         cfg = self.config
+        if cfg["ws-tls"]:
+            self.tls_ctx = gateway_context(self.server)  # StartupError with Redis's lines
         port = max(cfg["ws-port"], 0)  # -1: any free port
         for addr in cfg["ws-bind"] or ["127.0.0.1"]:
             try:
@@ -72,9 +76,11 @@ class Gateway:
         for name, (filename, ctype) in _STATIC.items():
             data = resources.files(__package__).joinpath("static", filename).read_bytes()
             self.static[name] = (data, ctype)
+        scheme = "wss" if self.tls_ctx is not None else "ws"
         self.server.log.notice(
             "WebSocket gateway listening on "
-            + ", ".join(f"ws://{fmt_addr((a, port))}/ws" for a in cfg["ws-bind"] or ["127.0.0.1"])
+            + ", ".join(f"{scheme}://{fmt_addr((a, port))}/ws"
+                        for a in cfg["ws-bind"] or ["127.0.0.1"])
         )
         return port
 
@@ -100,12 +106,17 @@ class Gateway:
             sock, addr = await accept_one(lsock, self.server.log, "WebSocket connection")
             sock.setblocking(False)
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-            nursery.start_soon(self._handle, sock, addr)
+            if self.tls_ctx is not None:  # TLS ends here; _handle gets the plain bytes
+                nursery.start_soon(serve_terminated, sock, self.tls_ctx, self._handle, addr,
+                                   self.server.log)
+            else:
+                nursery.start_soon(self._handle, sock, addr)
 
     # -- one connection: HTTP, then maybe a WebSocket ------------------------------------------
 
-    async def _handle(self, sock: socket.socket, addr) -> None:
+    async def _handle(self, sock: socket.socket, addr, local=None) -> None:
         stream = SockStream(sock)
+        local = local if local is not None else sock.getsockname()
         try:
             req = None
             with trio.move_on_after(HANDSHAKE_TIMEOUT):
@@ -113,7 +124,7 @@ class Gateway:
             if req is None:
                 return
             if req.is_upgrade():
-                await self._upgrade(stream, req, fmt_addr(addr), fmt_addr(sock.getsockname()))
+                await self._upgrade(stream, req, fmt_addr(addr), fmt_addr(local))
             else:
                 await self._http(stream, req)
         except (trio.BrokenResourceError, trio.ClosedResourceError, OSError):
