@@ -346,3 +346,22 @@ def test_psync_with_a_bad_offset_is_refused_and_logged(master):
     assert any(m.startswith("Replica 127.0.0.1:<unknown-replica-port> asks for "
                             "synchronization but with a wrong offset") for m in seen)
     assert master.call(lambda: master.server.replication.sync_full) == 0
+
+
+def test_writable_replica_write_recreates_a_key_whose_ttl_passed(master):
+    """The replica keeps a logically expired key for its master's DEL; its own INCR on it
+    (replica-read-only no) starts from a new key without the TTL, as in Redis."""
+    rep = replica_of(master)
+    try:
+        wait_until(lambda: linked(rep.port))
+        m, r = client(master.port), client(rep.port)
+        m.execute_command("DEBUG", "SET-ACTIVE-EXPIRE", "0")
+        m.set("key1", 5, px=50)
+        m.set("key2", 5, px=50)
+        wait_until(lambda: r.dbsize() == 2 and r.exists("key1", "key2") == 0, what="expired")
+        r.config_set("replica-read-only", "no")
+        assert r.incr("key1") == 1
+        assert r.ttl("key1") == -1
+        assert r.get("key2") is None and r.dbsize() == 2
+    finally:
+        rep.stop()
