@@ -8,6 +8,10 @@ of 100 000). The table gives requests/s, server CPU µs per request, and triored
 
     python benchmarks/scripting_bench.py            # -n 100000 (the 100-command script: n/10)
     python benchmarks/scripting_bench.py --quick    # a smoke run
+    python benchmarks/scripting_bench.py --runs 3 --port 24500   # medians of 3, fixed ports
+
+Each run starts fresh servers; with ``--runs`` > 1 every run's ratio is printed, then the
+medians (a shared machine swings by ±30 % from one run to the next).
 """
 
 from __future__ import annotations
@@ -15,12 +19,13 @@ from __future__ import annotations
 import argparse
 import os
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from bench import run_benchmark, start_servers  # noqa: E402
+from bench import Target, pinned, run_benchmark, start_servers  # noqa: E402
 
 INCR = "return redis.call('INCR', KEYS[1])"
 HUNDRED = ("local n = 0 for i = 1, 50 do n = n + redis.call('INCR', KEYS[1]) "
@@ -38,23 +43,25 @@ def script_load(port: int, body: str) -> str:
     return sha
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__,
-                                 formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("-n", "--requests", type=int, default=100_000)
-    ap.add_argument("--quick", action="store_true", help="fewer requests (a smoke run)")
-    args = ap.parse_args()
-    if not shutil.which("redis-benchmark"):
-        sys.exit("redis-benchmark not found: apt-get install redis-tools")
-    two = (os.cpu_count() or 1) >= 2
-    server_cpu, bench_cpu = (0, 1) if two else (None, None)
-    requests = 10_000 if args.quick else args.requests
+def start_on(port: int, server_cpu, workdir: str) -> tuple[Target, Target]:
+    """trioredis on ``port`` and redis-server on ``port + 1`` (a range kept for this run)."""
+    trio_cmd = [sys.executable, "-m", "trioredis", "server", "--port", str(port), "--save", "",
+                "--appendonly", "no", "--dir", workdir, "--loglevel", "warning"]
+    redis_cmd = ["redis-server", "--port", str(port + 1), "--bind", "127.0.0.1", "--save", "",
+                 "--appendonly", "no", "--dir", workdir, "--loglevel", "warning"]
+    return (Target("trioredis", pinned(trio_cmd, server_cpu), port),
+            Target("redis", pinned(redis_cmd, server_cpu), port + 1))
+
+
+def one_run(port, server_cpu, bench_cpu, requests: int) -> list[tuple]:
+    """[(label, load, trioredis rps, redis rps, trioredis µs/req, redis µs/req)]"""
     workdir = tempfile.mkdtemp(prefix="trioredis-scriptbench-")
-    t, r = start_servers(server_cpu, workdir)
+    if port:
+        t, r = start_on(port, server_cpu, workdir)
+    else:
+        t, r = start_servers(server_cpu, workdir)
+    rows = []
     try:
-        print("| script | load | trioredis req/s | redis req/s | ratio | trioredis CPU µs/req "
-              "| redis CPU µs/req |")
-        print("|---|---|---|---|---|---|---|")
         for label, body, clients, pipeline, divisor in SCENARIOS:
             res = {}
             for target in (t, r):
@@ -63,12 +70,40 @@ def main() -> None:
                 res[target.name] = run_benchmark(target, [test], clients, pipeline,
                                                  max(requests // divisor, 1000), bench_cpu)[test]
             (trps, tcpu), (rrps, rcpu) = res["trioredis"], res["redis"]
-            print(f"| {label} | -c {clients} -P {pipeline} | {trps:,.0f} | {rrps:,.0f} | "
-                  f"{trps / rrps:.2f} | {tcpu:.1f} | {rcpu:.1f} |")
+            rows.append((label, f"-c {clients} -P {pipeline}", trps, rrps, tcpu, rcpu))
     finally:
         t.stop()
         r.stop()
         shutil.rmtree(workdir, ignore_errors=True)
+    return rows
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__,
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("-n", "--requests", type=int, default=100_000)
+    ap.add_argument("--quick", action="store_true", help="fewer requests (a smoke run)")
+    ap.add_argument("--runs", type=int, default=1, help="runs (fresh servers each); medians")
+    ap.add_argument("--port", type=int, default=0,
+                    help="trioredis on PORT, redis on PORT+1 (default: free ports)")
+    args = ap.parse_args()
+    if not shutil.which("redis-benchmark"):
+        sys.exit("redis-benchmark not found: apt-get install redis-tools")
+    two = (os.cpu_count() or 1) >= 2
+    server_cpu, bench_cpu = (0, 1) if two else (None, None)
+    requests = 10_000 if args.quick else args.requests
+    runs = [one_run(args.port, server_cpu, bench_cpu, requests) for _ in range(args.runs)]
+    print("| script | load | trioredis req/s | redis req/s | ratio | trioredis CPU µs/req "
+          "| redis CPU µs/req |")
+    print("|---|---|---|---|---|---|---|")
+    for i, (label, load, *_rest) in enumerate(runs[0]):
+        rows = [run[i] for run in runs]
+        ratios = [row[2] / row[3] for row in rows]
+        med = statistics.median
+        each = f" (runs: {', '.join(f'{x:.2f}' for x in ratios)})" if len(rows) > 1 else ""
+        print(f"| {label} | {load} | {med(r[2] for r in rows):,.0f} | "
+              f"{med(r[3] for r in rows):,.0f} | {med(ratios):.2f}{each} | "
+              f"{med(r[4] for r in rows):.1f} | {med(r[5] for r in rows):.1f} |")
 
 
 if __name__ == "__main__":

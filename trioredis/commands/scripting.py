@@ -25,9 +25,16 @@ def engine_of(srv) -> ScriptEngine:
     return srv.scripting
 
 
+_SMALL_NUMKEYS = {b"%d" % i: i for i in range(256)}  # the usual numkeys, parsed at once
+
+
 def split_keys(argv: list, pos: int = 2):
     """numkeys at ``argv[pos]``: (keys, args), with Redis's error texts."""
     raw = argv[pos]
+    numkeys = _SMALL_NUMKEYS.get(raw)
+    if numkeys is not None and numkeys <= len(argv) - pos - 1:
+        start = pos + 1
+        return argv[start:start + numkeys], argv[start + numkeys:]
     try:
         if not raw or raw != raw.strip() or (len(raw) > 1 and raw[:1] == b"0"):
             raise ValueError
@@ -47,7 +54,7 @@ def split_keys(argv: list, pos: int = 2):
 def _feed_monitors(c, argv) -> None:
     """EVAL is skip_monitor in the table so that it shows before the commands it runs."""
     srv = c.server
-    if srv.monitors and not c.retrying:
+    if srv.monitors and not c.retrying:  # (callers test srv.monitors first: the hot path)
         srv.run_hooks("monitor", c, _MONITOR_AS, argv)
 
 
@@ -61,20 +68,24 @@ _MONITOR_AS = _MonitorAs()
 
 
 def _eval_generic(c, argv, by_sha: bool, ro: bool):
-    eng = engine_of(c.server)
+    srv = c.server
+    eng = srv.scripting
     keys, args = split_keys(argv)
     if by_sha:
-        sha = argv[1].lower()
-        script = eng.scripts.get(sha.decode("latin-1")) if len(sha) == 40 else None
+        name = argv[1].decode("latin-1")
+        script = eng.scripts.get(name) if len(name) == 40 else None
         if script is None:
-            raise CommandError(NOSCRIPT)
-        name = sha.decode("latin-1")
+            name = name.lower()
+            script = eng.scripts.get(name) if len(name) == 40 else None
+            if script is None:
+                raise CommandError(NOSCRIPT)
     else:
         try:
             name, script = eng.create_script(argv[1])
         except ScriptError as e:
             raise CommandError(e.message)
-    _feed_monitors(c, argv)
+    if srv.monitors:
+        _feed_monitors(c, argv)
     return eng.execute(c, eng.state, script.func, name, keys, args, script.flags, ro, True)
 
 

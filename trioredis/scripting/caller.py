@@ -72,14 +72,49 @@ def _refuse(srv, cmd, text: bytes):
 
 
 def script_call(engine, run, args: tuple):
-    """The body of redis.call/pcall: (tag, value) for the sandbox (see runtime.ERR_TAG)."""
-    argv, err = build_argv(args)
-    if err is not None:
-        return ARG_ERR_TAG, err
+    """The body of redis.call/pcall: (tag, value) for the sandbox (see runtime.ERR_TAG).
+
+    The hot path: a command seen before (``engine.plain_commands``: no subcommands, not
+    ``noscript``) on a server whose ``guard`` is down (no replica role, write barrier,
+    min-replicas, maxmemory, busy script, ...) for a caller without ACL checks needs only its
+    arity checked; anything else takes every check of :func:`checked_call`."""
+    argv = list(args)
+    for a in argv:
+        if a.__class__ is not bytes:
+            argv, err = build_argv(args)
+            if err is not None:
+                return ARG_ERR_TAG, err
+            break
+    if not argv:
+        return ARG_ERR_TAG, NO_ARGS
+    srv = engine.server
+    cmd = engine.plain_commands.get(argv[0])
+    if cmd is None or srv.guard or run.caller.acl_user is not None or run.read_only:
+        return checked_call(engine, run, argv)
+    arity = cmd.arity
+    if (arity > 0 and len(argv) != arity) or len(argv) < -arity:
+        return _refuse(srv, cmd, ARITY)
+    if cmd.write:
+        run.write_dirty = True
+    sc = run.client
+    r = srv.call(sc, cmd, argv)
+    t = r.__class__
+    if t is int or t is bytes:
+        return 0, r
+    return to_lua(run.state, r, sc.resp)
+
+
+def checked_call(engine, run, argv: list):
+    """scriptCall with all its checks, in Redis's order."""
     cmd = lookup(argv)
     srv = engine.server
     if cmd is None:
         return _refuse(srv, None, UNKNOWN)
+    if cmd.subcommands is None and "noscript" not in cmd.flags:
+        plain = engine.plain_commands
+        if len(plain) >= 1024:  # names in every letter case: keep it bounded
+            plain.clear()
+        plain[argv[0]] = cmd
     arity = cmd.arity
     if (arity > 0 and len(argv) != arity) or len(argv) < -arity:
         return _refuse(srv, cmd, ARITY)
@@ -118,7 +153,7 @@ def script_call(engine, run, args: tuple):
         run.write_dirty = True
     sc = run.client
     reply = srv.call(sc, cmd, argv)
-    return to_lua(engine.state_of(run), reply, sc.resp)
+    return to_lua(run.state, reply, sc.resp)
 
 
 def to_lua(state, r, resp: int):

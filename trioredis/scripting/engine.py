@@ -101,6 +101,7 @@ class ScriptEngine:
         self.scripts: dict[str, Script] = {}
         self.run: Run | None = None
         self.disable_deny_scripts = False
+        self.plain_commands: dict = {}  # redis.call's hot path (caller.script_call)
         self.state = LuaState("eval", self)
         self.functions = None  # the FUNCTION libraries (scripting.functions.Libraries)
         self.register_hook = None  # set while a library loads: redis.register_function
@@ -190,15 +191,20 @@ class ScriptEngine:
 
     def execute(self, c, state: LuaState, func, name: str, keys: list, args: list, flags,
                 ro: bool, is_eval: bool, argv=None):
-        """Run ``func`` for client ``c`` and return its reply (luaCallFunction)."""
-        oom = not c.is_master and self.over_maxmemory()
-        refused = self.prepare_error(c, flags, ro, oom)
-        if refused is not None:
-            return self.server.error_reply(refused)
+        """Run ``func`` for client ``c`` and return its reply (luaCallFunction).
+
+        One call into Lua does the whole run (KEYS/ARGV, the call, the reply's conversion):
+        every crossing between Python and Lua costs microseconds."""
         srv = self.server
+        oom = not c.is_master and srv.config["maxmemory"] and self.over_maxmemory()
+        if flags is not None or oom or srv.role == "slave":
+            refused = self.prepare_error(c, flags, ro, oom)
+            if refused is not None:
+                return srv.error_reply(refused)
         sc = self.client
         sc.db = c.db
-        sc.set_resp(2)
+        if sc.resp != 2:
+            sc.set_resp(2)
         sc.in_multi = c.in_multi
         read_only = ro or (flags is not None and FLAG_NO_WRITES in flags)
         run = Run(c, sc, name, is_eval, read_only, state)
@@ -211,50 +217,57 @@ class ScriptEngine:
         outer = srv.prop_buffer
         if outer is None:
             srv.prop_buffer = []
-        threshold = busy_threshold(srv)
-        try:
-            if threshold > 0:
+        values = srv.config.values
+        threshold = values.get("busy-reply-threshold")
+        if threshold is None:
+            threshold = values["lua-time-limit"]
+        if threshold > 0:
+            if not state.hooked:  # it stays set between runs (sethook costs a crossing)
                 state.hook_on(HOOK_COUNT)
-            if is_eval:
-                state.set_global(b"KEYS", state.table(keys))
-                state.set_global(b"ARGV", state.table(args))
-                ok, value = state.run(func)
-            else:
-                ok, value = state.run(func, state.table(keys), state.table(args))
-            # Before any more Lua runs here: a killed run's line hook would fire again.
-            self.run = None
+        elif state.hooked:
             state.hook_off()
-            state.runs += 1
-            if state.runs % 50 == 0:  # as Redis: a GC step every 50 runs, not a full cycle
-                state.gc_step()
-            if ok:
-                reply = self._reply(state, value, c.resp, sc.resp)
+        try:
+            if len(keys) + len(args) < _MANY_ARGS:
+                r = state.run_script(func, not is_eval, c.resp, len(keys), *keys, *args)
+            else:  # lupa's C calls take at most ~8 000 values
+                table = state.table
+                r = state.run_tables(func, not is_eval, c.resp, table(keys), table(args))
+            self.run = None
+            if run.killed:  # the hook went to every line: back to counting
+                state.hook_off()
+            if r[0] == 3:
+                reply = self._error_reply(r, name)
             else:
-                reply = self._error_reply(state, value, name)
+                reply = self._reply(r, sc.resp)
         finally:
-            self.run = None
-            state.hook_off()
+            if self.run is not None:
+                self.run = None
+                state.hook_off()
             sc.in_multi = False
             srv.frozen_ms = saved_frozen
             if outer is None:
                 ops = srv.prop_buffer
                 srv.prop_buffer = None
                 if ops:
-                    from ..commands.transactions import propagate_unit
-
-                    propagate_unit(srv, ops)
-                    c.woff = srv.master_repl_offset
+                    self._propagate(c, ops, run.repl)
             if run.timed_out:
                 srv.busy_script = None
                 srv.update_guard()
         return reply
 
-    def _reply(self, state, value, resp: int, script_resp: int):
-        r = state.reply(value, resp, script_resp)
+    def _propagate(self, c, ops: list, repl: int) -> None:
+        from ..commands.transactions import propagate_unit
+
+        propagate_unit(self.server, ops)
+        c.woff = self.server.master_repl_offset
+
+    def _reply(self, r, script_resp: int):
         kind, a = r[0], r[1]
-        if kind == b"v":
+        if kind == 0:
             t = a.__class__
             if t is bytes:
+                return a
+            if t is int and -_2_63 <= a < _2_63:
                 return a
             if t is int or t is float:
                 return int(integer_text(a))
@@ -263,15 +276,17 @@ class ScriptEngine:
                     return 1 if a else None
                 return a
             return None
-        if kind == b"r":
+        if kind == 1:
             return Raw(a)
         msg = _text(a)  # sent after a '-' as it is: {err='-X'} is "--X" on the wire, as Redis
         if len(r) > 4 and r[4]:  # already counted (ERR_REPLY_FLAG_NO_STATS_UPDATE)
             return ErrorReply(msg)
         return self.server.error_reply(msg)
 
-    def _error_reply(self, state, value, name: str):
-        msg, source, line, ignore = state.error_info(value)
+    def _error_reply(self, r, name: str):
+        """A failed run: r is (3, message, source, line, ignore) from sandbox.lua."""
+        r = tuple(r) + (None,) * (5 - len(r))
+        _, msg, source, line, ignore = r[:5]
         if msg is None:
             msg = b"execution failure"
         text = _text(msg)
@@ -285,7 +300,7 @@ class ScriptEngine:
 
     # -- callbacks from the Lua states (see sandbox.lua) ----------------------------------------
 
-    def lua_call(self, *args):
+    def lua_call(self, args: tuple):
         run = self.run
         if run is None:
             return ERR_TAG, b"ERR redis.call/pcall can only be called inside a script invocation"
@@ -403,6 +418,10 @@ class ScriptEngine:
         return None
 
 
+_2_63 = 1 << 63
+_MANY_ARGS = 4000  # more keys and arguments than this go to Lua as two tables
+
+
 class ScriptError(Exception):
     def __init__(self, message: str):
         super().__init__(message)
@@ -422,10 +441,9 @@ _WRITE_PROBE = _WriteProbe()
 
 def busy_threshold(srv) -> int:
     """busy-reply-threshold in ms (its older name, lua-time-limit, is an alias)."""
-    try:
-        return srv.config["busy-reply-threshold"]
-    except KeyError:
-        return srv.config["lua-time-limit"]
+    values = srv.config.values
+    v = values.get("busy-reply-threshold")
+    return v if v is not None else values["lua-time-limit"]
 
 
 def parse_shebang(body: bytes):

@@ -129,21 +129,59 @@ class LuaState:
         i = self.internal
         self.compile_chunk = i.compile
         self.run = i.run
+        self.run_script = i.run_script
+        self.run_tables = i.run_tables
         self.reply = i.reply
         self.set_global = i.set_global
-        self.hook_on = i.hook_on
-        self.hook_off = i.hook_off
+        self._hook_on = i.hook_on
+        self._hook_off = i.hook_off
+        self.hooked = False  # the count hook is set (it stays set between runs)
         self.error_info = i.error_info
         self.json_null = i.json_null
         self.is_json_null = i.is_json_null
-        self.gc_step = lua.eval("function() collectgarbage('step', 50) end")
-        self.runs = 0
         lua.eval("collectgarbage('collect')")
+
+    def hook_on(self, count: int) -> None:
+        self._hook_on(count)
+        self.hooked = True
+
+    def hook_off(self) -> None:
+        self._hook_off()
+        self.hooked = False
 
     def _api(self):
         host = self.host
         rand = self.rand
         t = self.table
+        lua_call = host.lua_call
+        table = self.table
+        collected = self.collected
+
+        def call(*args):
+            """redis.call: one Python frame between Lua and the command (the hot path)."""
+            if not args and collected:
+                args = tuple(collected)
+                collected.clear()
+            tag, v = lua_call(args)
+            if tag == 0:
+                return v
+            if tag == OK_TAG:
+                return table({b"ok": v})
+            raise ScriptRaise(v, tag == ERR_TAG)
+
+        def pcall(*args):
+            if not args and collected:
+                args = tuple(collected)
+                collected.clear()
+            tag, v = lua_call(args)
+            if tag == 0:
+                return v
+            if tag == OK_TAG:
+                return table({b"ok": v})
+            if tag == ERR_TAG:
+                return table({b"err": v, b"ignore_error_stats_update": True})
+            return table({b"err": v})
+
         libs = t({
             b"cjson": t(libcjson.functions(self)),
             b"cmsgpack": t(libcmsgpack.functions(self)),
@@ -151,8 +189,8 @@ class LuaState:
             b"bit": t(libbit.functions()),
         })
         return t({
-            b"call": self._call,
-            b"pcall": self._pcall,
+            b"call": call,
+            b"pcall": pcall,
             b"collect": self._collect,
             b"untail": untail,
             b"acl_check_cmd": _raising(host.lua_acl_check_cmd),
@@ -177,30 +215,6 @@ class LuaState:
         """A slice of the arguments of a call with too many for one Python call (sandbox.lua);
         the next call made with no arguments takes them."""
         self.collected.extend(args)
-
-    def _take(self, args: tuple) -> tuple:
-        if not args and self.collected:
-            args = tuple(self.collected)
-            self.collected.clear()
-        return args
-
-    def _call(self, *args):
-        tag, v = self.host.lua_call(*self._take(args))
-        if tag == 0:
-            return v
-        if tag == OK_TAG:
-            return self.table({b"ok": v})
-        raise ScriptRaise(v, tag == ERR_TAG)
-
-    def _pcall(self, *args):
-        tag, v = self.host.lua_call(*self._take(args))
-        if tag == 0:
-            return v
-        if tag == OK_TAG:
-            return self.table({b"ok": v})
-        if tag == ERR_TAG:
-            return self.table({b"err": v, b"ignore_error_stats_update": True})
-        return self.table({b"err": v})
 
     def _sha1hex(self, *args):
         if len(args) != 1:

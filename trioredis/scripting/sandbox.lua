@@ -21,6 +21,7 @@ local dbg = debug
 local sethook, getinfo = debug.sethook, debug.getinfo
 
 local py_unwrap = py.unwrap
+local script_resp = 2  -- redis.setresp of the current run
 local TABLE_ERROR, LIB_ERROR = 1, 2
 local READONLY = "Attempt to modify a readonly table"
 local internal = {}
@@ -162,7 +163,13 @@ if mode == "eval" or mode == "function" then
         collect(n, ...)
         return py_pcall()
     end
-    redis.setresp = py.setresp
+    -- The script's protocol is also kept here, for the conversion of its reply (run_script).
+    local py_setresp = py.setresp
+    redis.setresp = function(...)
+        py_setresp(...)
+        local n = tonumber((...))  -- Python has checked it: 2 <= n < 4
+        script_resp = n >= 3 and 3 or 2
+    end
     redis.set_repl = py.set_repl
     redis.acl_check_cmd = py.acl_check_cmd
     redis.REPL_NONE, redis.REPL_AOF, redis.REPL_SLAVE, redis.REPL_REPLICA, redis.REPL_ALL = 0, 1, 2, 2, 3
@@ -433,28 +440,62 @@ local function encode_reply(out, v, resp, script_resp, depth)
     end
 end
 
--- The reply of a script: (kind, value) with kind "e" (an error table: its fields), "r" (RESP
--- bytes), or the plain value for strings, numbers, nil and booleans (Python encodes those).
+-- The reply of a script: (kind, value) with kind 2 (an error table: its fields), 1 (RESP
+-- bytes), or 0 and the plain value for strings, numbers, nil and booleans (Python encodes
+-- those). Kind 3 (run_script): the run failed, error_info's values follow.
 function internal.reply(v, resp, script_resp)
     local t = type(v)
     if t == "table" then
         local e = rawget(v, "err")
         if type(e) == "string" then
-            return "e", e, rawget(v, "source"), rawget(v, "line"), rawget(v, "ignore_error_stats_update")
+            return 2, e, rawget(v, "source"), rawget(v, "line"), rawget(v, "ignore_error_stats_update")
         end
         local out = {}
         encode_reply(out, v, resp, script_resp, 1)
-        return "r", concat(out)
+        return 1, concat(out)
     end
-    return "v", v
+    return 0, v
 end
 
 -- Error values raised while loading a library or running: their text, as Redis shows them.
-function internal.error_info(e)
+local function error_info(e)
     if type(e) == "table" then
         return e.err, e.source, e.line, e.ignore_error_stats_update
     end
     return tostring(e)
+end
+internal.error_info = error_info
+
+-- A whole run in one call from Python (each crossing through lupa costs microseconds): KEYS
+-- and ARGV (or the function's two tables), the call under the error handler, a GC step every
+-- 50 runs as Redis does, and the reply: internal.reply's values, or 3 and error_info's.
+local reply, collectgarbage = internal.reply, collectgarbage
+local runs = 0
+local function finish(resp, ok, v)
+    runs = runs + 1
+    if runs % 50 == 0 then collectgarbage("step", 50) end
+    if ok then return reply(v, resp, script_resp) end
+    return 3, error_info(v)
+end
+local function go(f, is_function, resp, keys, args)
+    script_resp = 2
+    if is_function then
+        return finish(resp, xpcall(function() return f(keys, args) end, err_handler))
+    end
+    rawset(G, "KEYS", keys)
+    rawset(G, "ARGV", args)
+    return finish(resp, xpcall(f, err_handler))
+end
+internal.run_tables = go
+-- The same with the keys and arguments as varargs (nkeys of them are keys).
+function internal.run_script(f, is_function, resp, nkeys, ...)
+    local n = select("#", ...)
+    if n == nkeys then return go(f, is_function, resp, {...}, {}) end
+    if nkeys == 0 then return go(f, is_function, resp, {}, {...}) end
+    local all, keys, args = {...}, {}, {}
+    for i = 1, nkeys do keys[i] = all[i] end
+    for i = nkeys + 1, n do args[i - nkeys] = all[i] end
+    return go(f, is_function, resp, keys, args)
 end
 
 internal.G = G
