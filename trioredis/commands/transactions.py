@@ -147,6 +147,13 @@ class ReplOnly(list):
     __slots__ = ()
 
 
+class AofOnly(list):
+    """An argv collected in ``server.prop_buffer`` that goes to the AOF only (a script's
+    ``redis.set_repl(redis.REPL_AOF)``): every target but the "propagate_repl" hooks'."""
+
+    __slots__ = ()
+
+
 def propagate_unit(srv, ops: list) -> None:
     """Send collected writes to the AOF and replicas, wrapped in MULTI/EXEC when several.
 
@@ -163,6 +170,12 @@ def propagate_unit(srv, ops: list) -> None:
         if args.__class__ is ReplOnly:
             for fn in srv.hooks.get("propagate_repl", ()):
                 fn(dbid, list(args))
+            continue
+        if args.__class__ is AofOnly:
+            repl = srv.hooks.get("propagate_repl", ())
+            for target in targets:
+                if target not in repl:
+                    target(dbid, list(args))
             continue
         for target in targets:
             target(dbid, args)

@@ -10,12 +10,14 @@ buffer). The Python reply becomes the Lua value Redis's RESP parser would have m
 from __future__ import annotations
 
 from ..commands import registry
+from ..commands.transactions import AofOnly, ReplOnly
 from ..errors import NOREPLICAS, READONLY
 from ..protocol.encoder import format_double
 from ..protocol.replies import NULL_ARRAY, ErrorReply, Push, Raw, SetReply, Verbatim, _NullArray
 from .resp import BigNumber, parse_raw
 from .runtime import ARG_ERR_TAG, ERR_TAG, OK_TAG, error_text
 
+REPL_AOF, REPL_REPLICA, REPL_ALL = 1, 2, 3  # redis.set_repl's flags (PROPAGATE_AOF|_REPL)
 NO_ARGS = b"ERR Please specify at least one argument for this redis lib call"
 BAD_ARG = b"ERR Lua redis lib command arguments must be strings or integers"
 UNKNOWN = b"ERR Unknown Redis command called from script"
@@ -97,6 +99,8 @@ def script_call(engine, run, args: tuple):
     if cmd.write:
         run.write_dirty = True
     sc = run.client
+    if run.repl != REPL_ALL:
+        return _call_with_repl(srv, run, cmd, argv)
     r = srv.call(sc, cmd, argv)
     t = r.__class__
     if t is int or t is bytes:
@@ -151,8 +155,38 @@ def checked_call(engine, run, argv: list):
         return _refuse(srv, cmd, OOM)
     if cmd.write:
         run.write_dirty = True
+    if run.repl != REPL_ALL:
+        return _call_with_repl(srv, run, cmd, argv)
     sc = run.client
     reply = srv.call(sc, cmd, argv)
+    return to_lua(run.state, reply, sc.resp)
+
+
+def _call_with_repl(srv, run, cmd, argv: list):
+    """A command after ``redis.set_repl``: what it propagates goes only where the script's
+    flags say, as call() drops PROPAGATE_AOF / PROPAGATE_REPL without CMD_CALL_PROPAGATE_*
+    (an op left with no target is not propagated, nor counted for the MULTI/EXEC wrap)."""
+    sc = run.client
+    ops = srv.prop_buffer
+    start = len(ops)
+    reply = srv.call(sc, cmd, argv)
+    if len(ops) > start:
+        # What can receive anything now (shouldPropagate: replicas need a backlog, the AOF
+        # needs to be on); an op left with no live target is dropped, as alsoPropagate does.
+        repl_hooks = srv.hooks.get("propagate_repl", ())
+        live = 0
+        for target in srv.propagate_targets:
+            live |= REPL_REPLICA if target in repl_hooks else REPL_AOF
+        kept = []
+        for dbid, args in ops[start:]:
+            targets = (REPL_REPLICA if args.__class__ is ReplOnly else REPL_ALL) & run.repl & live
+            if targets == REPL_ALL:
+                kept.append((dbid, args))
+            elif targets == REPL_AOF:
+                kept.append((dbid, AofOnly(args)))
+            elif targets == REPL_REPLICA:
+                kept.append((dbid, ReplOnly(args)))
+        ops[start:] = kept
     return to_lua(run.state, reply, sc.resp)
 
 
