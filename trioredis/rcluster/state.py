@@ -289,6 +289,10 @@ class ClusterState:
                 self.on_save()
                 return
         if sender is not None:
+            hostname = m.hostname or ""  # no extension: no announced hostname (Redis 7.0)
+            if sender.hostname != hostname:
+                sender.hostname = hostname
+                self.on_save()
             nofailover = m.flags & bus.F_NOFAILOVER
             sender.flags = (sender.flags & ~bus.F_NOFAILOVER) | nofailover
             if m.type == bus.PING and self._update_address(sender, link, m):

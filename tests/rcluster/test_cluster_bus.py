@@ -1,0 +1,213 @@
+"""Nodes on the bus: redis-cli --cluster create of trioredis masters, redirections as clients
+see them, cluster clients, and real redis-server nodes in the same cluster."""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+
+import pytest
+import redis
+from redis.cluster import RedisCluster
+
+from trioredis.rcluster.slots import key_slot
+
+from .nodes import REDIS_CLI, REDIS_SERVER, RealNode, TrioNode, all_agree, wait_for
+
+pytestmark = pytest.mark.skipif(REDIS_SERVER is None or REDIS_CLI is None,
+                                reason="redis-server / redis-cli are not installed")
+
+
+def cli(*args, timeout=60) -> subprocess.CompletedProcess:
+    return subprocess.run([REDIS_CLI, *map(str, args)], capture_output=True, text=True,
+                          timeout=timeout)
+
+
+def raw(node, *args) -> str:
+    """The first line of the reply, as sent (redis-py rewrites MOVED/ASK errors)."""
+    with socket.create_connection(("127.0.0.1", node.port), timeout=10) as sock:
+        sock.sendall(b"".join([b"*%d\r\n" % len(args)] + [
+            b"$%d\r\n%s\r\n" % (len(a), a) for a in (str(x).encode() for x in args)]))
+        buf = b""
+        while b"\r\n" not in buf:
+            chunk = sock.recv(65536)
+            if not chunk:
+                break
+            buf += chunk
+    return buf.split(b"\r\n", 1)[0].decode()
+
+
+def owner_of(node, slot: int):
+    for start, end, master, *_ in node.client.execute_command("CLUSTER", "SLOTS"):
+        if start <= slot <= end:
+            return master[2].decode(), master[1]
+    return None
+
+
+@pytest.fixture(scope="module")
+def trio3():
+    nodes = [TrioNode(timeout=3000) for _ in range(3)]
+    try:
+        out = cli("--cluster", "create", *[f"127.0.0.1:{n.port}" for n in nodes],
+                  "--cluster-yes")
+        assert out.returncode == 0, out.stdout + out.stderr
+        assert "[OK] All 16384 slots covered." in out.stdout
+        wait_for(lambda: all_agree(nodes) and all(n.state_ok() for n in nodes), 20,
+                 "three nodes agree and are ok")
+        yield nodes
+    finally:
+        for n in nodes:
+            n.stop()
+
+
+def test_create_then_check(trio3):
+    out = cli("--cluster", "check", f"127.0.0.1:{trio3[1].port}")
+    assert out.returncode == 0, out.stdout
+    assert "[OK] All nodes agree about slots configuration." in out.stdout
+    assert "[OK] All 16384 slots covered." in out.stdout
+    for n in trio3:
+        info = n.client.execute_command("CLUSTER", "INFO").decode()
+        assert "cluster_state:ok" in info and "cluster_known_nodes:3" in info
+        assert "cluster_size:3" in info and "cluster_current_epoch:3" in info
+        assert "cluster_stats_messages_ping_sent:" in info
+        rows = n.nodes()
+        epochs = sorted(int(r[6]) for r in rows)
+        assert epochs == [1, 2, 3]
+
+
+def test_redirections_as_redis_words_them(trio3):
+    a = trio3[0]
+    slot = key_slot(b"foo")
+    owner_id, owner_port = owner_of(a, slot)
+    wrong = next(n for n in trio3 if n.id != owner_id)
+    assert raw(wrong, "GET", "foo") == f"-MOVED {slot} 127.0.0.1:{owner_port}"
+    owner = next(n for n in trio3 if n.id == owner_id)
+    assert raw(owner, "MGET", "foo", "bar") == \
+        "-CROSSSLOT Keys in request don't hash to the same slot"
+    assert owner.client.execute_command("MSET", "{foo}1", "a", "{foo}2", "b")
+    # A transaction with a key of another node: the EXEC is refused with MOVED.
+    p = wrong.client.pipeline(transaction=True)
+    p.set("foo", "x")
+    with pytest.raises(redis.ResponseError):
+        p.execute()
+
+
+def test_cluster_clients_work(trio3):
+    rc = RedisCluster(host="127.0.0.1", port=trio3[0].port, socket_timeout=10)
+    try:
+        for i in range(300):
+            rc.set(f"key:{i}", i)
+        assert [int(rc.get(f"key:{i}")) for i in range(300)] == list(range(300))
+        counts = [n.client.dbsize() for n in trio3]
+        assert sum(counts) >= 300 and all(c > 50 for c in counts)
+        for n in trio3:  # the slot index agrees with where keys are
+            keys = n.client.keys("key:*")
+            for k in keys[:20]:
+                s = key_slot(k)
+                assert k in n.client.execute_command("CLUSTER", "GETKEYSINSLOT", s, 1000)
+                assert n.client.execute_command("CLUSTER", "COUNTKEYSINSLOT", s) >= 1
+    finally:
+        rc.close()
+    out = cli("-c", "-p", trio3[2].port, "SET", "clikey", "v1")
+    assert out.stdout.strip() == "OK"
+    out = cli("-c", "-p", trio3[0].port, "GET", "clikey")
+    assert out.stdout.strip() == "v1"
+
+
+def test_ask_during_a_slot_migration(trio3):
+    a = trio3[0]
+    slot = key_slot(b"askkey")
+    src_id, _ = owner_of(a, slot)
+    src = next(n for n in trio3 if n.id == src_id)
+    dst = next(n for n in trio3 if n.id != src_id)
+    src.client.set("{askkey}present", "here")
+    assert dst.client.execute_command("CLUSTER", "SETSLOT", slot, "IMPORTING", src.id) == b"OK"
+    assert src.client.execute_command("CLUSTER", "SETSLOT", slot, "MIGRATING", dst.id) == b"OK"
+    # A new key goes to the target (Redis: ASK for a key the source does not hold).
+    assert raw(src, "SET", "{askkey}new", "v") == f"-ASK {slot} 127.0.0.1:{dst.port}"
+    assert src.client.get("{askkey}present") == b"here"  # existing keys are still served
+    assert raw(src, "GET", "askkey") == f"-ASK {slot} 127.0.0.1:{dst.port}"
+    assert raw(src, "MGET", "{askkey}present", "{askkey}absent") == \
+        "-TRYAGAIN Multiple keys request during rehashing of slot"
+    # No ASKING: the owner is still src.
+    assert raw(dst, "GET", "askkey") == f"-MOVED {slot} 127.0.0.1:{src.port}"
+    conn = dst.client.connection_pool.get_connection("_")
+    try:
+        conn.send_command("ASKING")
+        assert conn.read_response() == b"OK"
+        conn.send_command("SET", "askkey", "new")
+        assert conn.read_response() == b"OK"
+        conn.send_command("GET", "askkey")  # ASKING lasts one command
+        with pytest.raises(redis.exceptions.MovedError, match=f"^{slot} 127.0.0.1:{src.port}$"):
+            conn.read_response()
+    finally:
+        dst.client.connection_pool.release(conn)
+    src.client.delete("{askkey}present")
+    for n in (dst, src):  # finish: the slot moves to dst under a new epoch, as resharding does
+        assert n.client.execute_command("CLUSTER", "SETSLOT", slot, "NODE", dst.id) == b"OK"
+    wait_for(lambda: all(owner_of(n, slot)[0] == dst.id for n in trio3), 15,
+             "every node to see the new owner")
+    wait_for(lambda: all_agree(trio3), 15, "agreement")
+    assert trio3[0].client.execute_command("CLUSTER", "COUNTKEYSINSLOT", slot) >= 0
+    assert dst.client.get("askkey") == b"new"
+
+
+def test_clusterdown_when_a_slot_is_unserved():
+    n = TrioNode(timeout=3000)
+    try:
+        assert raw(n, "GET", "x") == "-CLUSTERDOWN Hash slot not served"
+        n.client.execute_command("CLUSTER", "ADDSLOTS", key_slot(b"x"))
+        # Served, but 16383 slots are not: the cluster is down.
+        assert raw(n, "GET", "x") == "-CLUSTERDOWN The cluster is down"
+        n.client.config_set("cluster-require-full-coverage", "no")
+        wait_for(n.state_ok, 10, "ok without full coverage")
+        assert n.client.set("x", 1)
+    finally:
+        n.stop()
+
+
+def test_real_redis_and_trioredis_in_one_cluster(trio3):
+    real = RealNode("--cluster-announce-hostname", "real-node", timeout=3000)
+    real_id = real.id
+    try:
+        # The real node is the one that meets.
+        real.client.execute_command("CLUSTER", "MEET", "127.0.0.1", trio3[0].port)
+        everyone = [*trio3, real]
+        wait_for(lambda: all_agree(everyone), 30, "four nodes to agree")
+        rows = {r[0]: r for r in real.nodes()}
+        for n in trio3:
+            assert rows[n.id][1] == f"127.0.0.1:{n.port}@{n.port + 10000}"
+            assert rows[n.id][2] == "master" and rows[n.id][7] == "connected"
+        mine = {r[0]: r for r in trio3[1].nodes()}
+        assert mine[real.id][1] == f"127.0.0.1:{real.port}@{real.port + 10000},real-node"
+        # Give the real node an empty slot the way resharding does (SETSLOT on both sides).
+        slot = key_slot(b"to-real")
+        src_id, _ = owner_of(real, slot)
+        src = next(n for n in trio3 if n.id == src_id)
+        src.client.delete("to-real")
+        real.client.execute_command("CLUSTER", "SETSLOT", slot, "IMPORTING", src.id)
+        src.client.execute_command("CLUSTER", "SETSLOT", slot, "MIGRATING", real.id)
+        real.client.execute_command("CLUSTER", "SETSLOT", slot, "NODE", real.id)
+        src.client.execute_command("CLUSTER", "SETSLOT", slot, "NODE", real.id)
+        wait_for(lambda: all(owner_of(n, slot)[0] == real.id for n in everyone), 20,
+                 "the slot to be the real node's everywhere")
+        wait_for(lambda: all_agree(everyone), 20, "agreement after the move")
+        assert raw(src, "GET", "to-real") == f"-MOVED {slot} 127.0.0.1:{real.port}"
+        rc = RedisCluster(host="127.0.0.1", port=real.port, socket_timeout=10)
+        try:
+            rc.set("to-real", "yes")
+            assert real.client.get("to-real") == b"yes"
+            for i in range(100):
+                rc.set(f"mixed:{i}", i)
+            assert [int(rc.get(f"mixed:{i}")) for i in range(100)] == list(range(100))
+        finally:
+            rc.close()
+        out = cli("--cluster", "check", f"127.0.0.1:{real.port}")
+        assert out.returncode == 0 and "[OK] All 16384 slots covered." in out.stdout, out.stdout
+    finally:
+        real.stop()
+        for n in trio3:  # the others forget it, so later tests see three nodes again
+            try:
+                n.client.execute_command("CLUSTER", "FORGET", real_id)
+            except redis.ResponseError:
+                pass
