@@ -47,6 +47,29 @@ def test_rdb_round_trip_and_debug_reload(tmp_path):
         assert r.get("k") == b"v"
 
 
+def test_debug_reload_noflush_without_merge_keeps_libraries_and_fails(tmp_path):
+    """As Redis 7.0: NOFLUSH skips emptyData, so the file's library collides with the
+    server's unless MERGE allows duplicates (unit/functions 'test debug reload different
+    options'); the failed load leaves the libraries as they were."""
+    with ThreadedServer(dir=tmp_path, enable_debug_command="yes") as s:
+        r = redis.Redis(port=s.port)
+        r.function_load(LIB)
+        with pytest.raises(redis.ResponseError, match="Error trying to load the RDB"):
+            r.execute_command("DEBUG", "RELOAD", "NOFLUSH")
+        assert names(r) == [b"plib"]
+        assert r.fcall("pf", 0) == b"persisted"
+        assert r.execute_command("DEBUG", "RELOAD", "NOFLUSH", "MERGE") == b"OK"
+        assert names(r) == [b"plib"]
+        # a reload that flushes still replaces them, and a later plain load is not affected
+        assert r.execute_command("DEBUG", "RELOAD") == b"OK"
+        assert r.fcall("pf", 0) == b"persisted"
+        # the file (saved by that reload) has plib; the server now has another library only
+        r.function_delete("plib")
+        r.function_load(LIB.replace("plib", "other").replace("'pf'", "'of'"))
+        assert r.execute_command("DEBUG", "RELOAD", "NOSAVE", "NOFLUSH") == b"OK"
+        assert names(r) == [b"other", b"plib"]
+
+
 @pytest.mark.skipif(not have_real_redis(), reason="redis-server is not installed")
 def test_rdb_files_cross_with_real_redis(tmp_path):
     ours_dir = tmp_path / "ours"

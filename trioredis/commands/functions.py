@@ -276,11 +276,19 @@ def _attach(srv) -> None:
 def _rdb_functions(srv, codes: list, merge: bool):
     """The libraries of an RDB being loaded: checked now, applied by the returned callable
     once the keys are in. A load replaces the libraries (Redis's emptyData clears them);
-    a merging load (DEBUG RELOAD NOFLUSH) replaces only those of the same name."""
+    a merging load (DEBUG RELOAD NOFLUSH MERGE) replaces only those of the same name; DEBUG
+    RELOAD NOFLUSH without MERGE keeps the server's (no emptyData), so a library the file
+    also has fails the load (``srv.functions_kept``, set by the reload)."""
     from ..persistence.rdb_format import RDBError
 
+    if merge:
+        policy = "replace"
+    elif getattr(srv, "functions_kept", False):
+        policy = "append"
+    else:
+        policy = "flush"
     try:
-        fresh = libraries_of(srv).restore(codes, "replace" if merge else "flush")
+        fresh = libraries_of(srv).restore(codes, policy)
     except ScriptError as e:
         raise RDBError(f"Failed loading library: {e.message}") from None
 

@@ -396,12 +396,15 @@ class Persistence:
             raise CommandError("ERR")
         if not noflush:
             srv.flush_all()
+        srv.functions_kept = noflush  # emptyData clears the libraries only when flushing
         try:
             if not self.load_file(self.path, allow_dup=merge):
                 raise OSError(errno.ENOENT, "no such file")
         except (OSError, rdb.RDBError) as e:
             srv.log.warning(f"Error loading the RDB dump: {e}")
             raise CommandError("ERR Error trying to load the RDB dump, check server logs.")
+        finally:
+            srv.functions_kept = False
         srv.log.warning("DB reloaded by DEBUG RELOAD")
         return OK
 
