@@ -105,5 +105,36 @@ def test_fatal_load_error_is_the_last_log_line_and_the_pid_file_stays(tmpdir_pat
          tmpdir_path, "--pidfile", pidfile, "--save", ""],
         capture_output=True, text=True, cwd=ROOT, timeout=60)
     assert proc.returncode == 1
-    assert "Fatal error loading" in proc.stdout.strip().splitlines()[-1]
+    lines = proc.stdout.strip().splitlines()
+    assert "Fatal error loading" in lines[-1]
+    assert "Wrong RDB checksum expected" in lines[-3] and "RDB CRC error" in lines[-2]
     assert os.path.exists(pidfile)
+
+
+def test_bgsave_child_reports_progress_and_copy_on_write(tmpdir_path):
+    """INFO's current_save_keys_processed / current_fork_perc / current_cow_size move while a
+    BGSAVE runs (the child reports through a pipe), and rdb_last_cow_size keeps its last."""
+    with ThreadedServer(dir=tmpdir_path) as s:
+        r = redis.Redis(port=s.port)
+        p = r.pipeline(transaction=False)
+        for k in range(3000):
+            p.set(f"key{k}", "A" * 500)
+        p.execute()
+        p0 = r.info("persistence")
+        assert p0["current_save_keys_processed"] == 0 and p0["current_cow_size"] == 0
+        r.config_set("rdb-key-save-delay", 1000)  # ~3 s
+        r.bgsave()
+        assert r.info("persistence")["current_save_keys_total"] == 3000
+        wait_for(lambda: info(r)["current_save_keys_processed"] > 0)
+        first = info(r)
+        for k in range(64):
+            r.setrange(f"key{k}", 0, "B" * 500)  # copy-on-write in the child's view
+        wait_for(lambda: info(r)["current_save_keys_processed"]
+                 > first["current_save_keys_processed"])
+        later = info(r)
+        assert later["current_cow_size"] > 0
+        assert 0 < float(later["current_fork_perc"]) <= 100
+        wait_for(lambda: not info(r)["rdb_bgsave_in_progress"], timeout=30)
+        done = info(r)
+        assert done["rdb_last_cow_size"] > 0
+        assert done["current_save_keys_processed"] == 0

@@ -31,6 +31,7 @@ from ..config import param
 from ..errors import CommandError, StartupError
 from ..log import _MARK
 from . import rdb
+from .child_info import ChildInfo
 
 # Redis's hidden test knob: microseconds to sleep per key while writing a snapshot.
 param("rdb-key-save-delay", "int", 0, hidden=True)
@@ -64,6 +65,8 @@ class Persistence:
         self.keys_expired = 0
         server.stat_total_forks = 0  # every fork: BGSAVE, AOF rewrite, replication snapshot
         self.last_aux: dict | None = None  # aux fields of the last file loaded
+        self.child_info: ChildInfo | None = None  # the running child's reports
+        self.last_cow_size = 0  # rdb_last_cow_size
         self._barrier = None  # our MISCONF write barrier while installed
         self._prev_barrier = None
         server.dirty_at_last_save = server.dirty
@@ -91,8 +94,9 @@ class Persistence:
 
     # -- saving -------------------------------------------------------------------------------
 
-    def write_file(self, path: str, log=None) -> bool:
-        """Write a snapshot to ``path`` through a temp file (rdbSave). True on success."""
+    def write_file(self, path: str, log=None, progress=None) -> bool:
+        """Write a snapshot to ``path`` through a temp file (rdbSave). True on success.
+        ``progress(keys_done)`` is iter_rdb's hook (a child's report to its parent)."""
         log = log or self.log
         tmp = self._temp(os.getpid())
         delay = self.server.config.get("rdb-key-save-delay", 0)
@@ -104,7 +108,7 @@ class Persistence:
             return False
         try:
             with f:
-                for chunk in rdb.iter_rdb(self.server, key_delay_us=delay):
+                for chunk in rdb.iter_rdb(self.server, key_delay_us=delay, progress=progress):
                     f.write(chunk)
                 f.flush()
                 os.fsync(f.fileno())
@@ -147,14 +151,21 @@ class Persistence:
         self.dirty_before_bgsave = srv.dirty
         self.last_bgsave_try = time.time()
         t0 = time.perf_counter()
+        info = ChildInfo(sum(len(db.data) for db in srv.dbs))
         try:
             pid = os.fork()
         except OSError as e:
+            info.close()
             self._set_status(False)
             self.log.warning(f"Can't save in background: fork: {e.strerror}")
             return False
         if pid == 0:
-            self._child()  # never returns
+            info.in_child()
+            self._child(info)  # never returns
+        info.in_parent()
+        if self.child_info is not None:
+            self.child_info.close()
+        self.child_info = info
         srv.stat_total_forks += 1
         self.last_fork_usec = int((time.perf_counter() - t0) * 1_000_000)
         self.child_pid = pid
@@ -162,8 +173,9 @@ class Persistence:
         self.log.notice(f"Background saving started by pid {pid}")
         return True
 
-    def _child(self) -> None:
-        """The forked child: write the file, exit. Nothing of Trio's is touched here."""
+    def _child(self, info: ChildInfo) -> None:
+        """The forked child: write the file, report to the parent, exit. Nothing of Trio's
+        is touched here."""
         code = 1
         try:
             gc.disable()  # collections would only copy pages
@@ -179,7 +191,9 @@ class Persistence:
                     sock.close()  # a restarted parent must be able to bind again
                 except OSError:
                     pass
-            if self.write_file(self.path, log=_ChildLog(self.server.log)):
+            if self.write_file(self.path, log=_ChildLog(self.server.log),
+                               progress=info.progress):
+                info.send(info.keys_total)  # the final report: rdb_last_cow_size
                 code = 0
         except BaseException:
             code = 1
@@ -197,6 +211,9 @@ class Persistence:
         except (ProcessLookupError, ChildProcessError):
             pass
         self.child_pid = None
+        if self.child_info is not None:
+            self.child_info.close()
+            self.child_info = None
         try:
             os.unlink(self._temp(pid))
         except OSError:
@@ -207,6 +224,11 @@ class Persistence:
         srv = self.server
         pid = self.child_pid
         self.child_pid = None
+        if self.child_info is not None:
+            self.child_info.poll()
+            self.last_cow_size = self.child_info.cow
+            self.child_info.close()
+            self.child_info = None
         code = os.waitstatus_to_exitcode(status)
         if code == 0:
             self.log.notice("Background saving terminated with success")
@@ -364,6 +386,10 @@ class Persistence:
         except rdb.RDBError as e:
             if not startup:
                 raise
+            if e.reason.startswith("Wrong RDB checksum"):  # Redis's two lines for it
+                srv.log.warning(f"{e.reason}. Aborting now.")
+                srv.log.warning(f"Internal error in RDB reading offset {e.offset or 0} -> "
+                                "RDB CRC error")
             raise StartupError(
                 f"Fatal error loading the DB from {path}: {e}. Exiting."
             ) from None
@@ -425,7 +451,11 @@ class Persistence:
             "rdb_saves": str(self.saves),
             "rdb_last_load_keys_expired": str(self.keys_expired),
             "rdb_last_load_keys_loaded": str(self.keys_loaded),
+            "rdb_last_cow_size": str(self.last_cow_size),
         }
+        if self.child_info is not None:  # Redis's current_* fields of the saving child
+            self.child_info.poll()
+            values.update(self.child_info.info_values())
         out = []
         for line in lines:
             name = line.split(":", 1)[0]
