@@ -35,6 +35,9 @@ class Pushes:
     def push(self, data):
         self.data.append(data)
 
+    def buffer_stats(self, now_ms):
+        return (0, 0, 0, 0, 0, 0, 0, 0, 0)
+
     def kill(self):
         pass
 
@@ -287,3 +290,50 @@ def test_swapdb_keeps_access_words_and_accounting_with_the_data():
     before = eviction.used_memory(srv)
     ex("DEL", "a")
     assert eviction.used_memory(srv) < before
+
+
+# -- client eviction -----------------------------------------------------------------------------
+
+
+class Buffered(Pushes):
+    """A connection holding ``omem`` bytes of replies not sent yet."""
+
+    def __init__(self, omem: int):
+        super().__init__()
+        self.omem = omem
+        self.killed = False
+
+    def buffer_stats(self, now_ms):
+        return (0, 0, 0, 0, 0, 0, 0, self.omem, 0)
+
+    def kill(self):
+        self.killed = True
+
+
+def test_maxmemory_clients_closes_the_biggest_clients_first_and_spares_no_evict():
+    from trioredis.client_memory import client_memory
+
+    srv, ex, _ = make()
+    clients = []
+    for omem in (10_000, 50_000, 30_000, 90_000):
+        c = srv.new_client()
+        c.conn = Buffered(omem)
+        clients.append(c)
+    clients[3].no_evict = True  # the biggest, but NO-EVICT
+    sizes = [client_memory(c, 0) for c in clients]
+    limit = sum(sizes) - 40_000  # closing the 50 KB one is enough
+    srv.config.set("maxmemory-clients", str(limit))
+    assert [c.conn.killed for c in clients] == [False, True, False, False]
+    assert clients[1].id not in srv.clients
+    assert srv.stat_evicted_clients == 1
+    assert "evicted_clients:1" in ex("INFO", "stats").decode()
+    srv.config.set("maxmemory-clients", "0")
+    assert ex("PING") == "PONG"
+
+
+def test_maxmemory_clients_as_a_share_of_maxmemory():
+    srv, ex, _ = make()
+    srv.config.set("maxmemory-clients", "10%")
+    assert eviction.client_eviction_limit(srv) == 0  # no maxmemory: no limit
+    srv.config.set("maxmemory", "1000000")
+    assert eviction.client_eviction_limit(srv) == 100_000

@@ -177,6 +177,7 @@ class Server:
             or self.config["min-replicas-to-write"]
             or self.config["maxmemory"]
             or self.cluster_route is not None
+            or self.config["maxmemory-clients"]
         )
 
     # -- the command path --------------------------------------------------------------------
@@ -291,8 +292,8 @@ class Server:
                     cmd.rejected_calls += 1
                     return self.error_reply(moved)
                 return self._reject(c, moved, cmd)
-        if self.config["maxmemory"]:
-            refused = self.oom_check(self, c, cmd)  # eviction.oom_check: performEvictions()
+        if self.config["maxmemory"] or self.config["maxmemory-clients"]:
+            refused = self.oom_check(self, c, cmd)  # eviction.py: evictClients, performEvictions
             if refused:
                 return self._reject(c, refused, cmd)
         if write or may_replicate:

@@ -20,6 +20,7 @@ import random
 import time
 
 from . import lazyfree, memory  # noqa: F401  (lazyfree: SERVER_INIT)
+from .client_memory import client_memory
 from .config import PARAMS, param, parse_memory
 from .errors import ConfigError
 from .extensions import SERVER_INIT
@@ -60,6 +61,8 @@ if "maxmemory-clients" not in PARAMS:
     param("maxmemory-clients", "special", 0, parse=_parse_memory_or_percent, render=str)
 
 OOM = "OOM command not allowed when used memory > 'maxmemory'."
+# Never seen: the evicted client's connection is closed instead of answered.
+CLIENT_EVICTED = "ERR client evicted (maxmemory-clients)"
 
 EVICT_OK, EVICT_RUNNING, EVICT_FAIL = 0, 1, 2
 POOL_SIZE = 16  # Redis's EVPOOL_SIZE
@@ -103,6 +106,18 @@ def _init(server) -> None:
                 )
             server.eviction.running = True  # Redis's startEvictionTimeProc
 
+    server.stat_evicted_clients = 0
+
+    def reset_stats() -> None:
+        server.stat_evicted_clients = 0
+
+    server.add_hook("resetstat", reset_stats)
+
+    def clients_limit_changed(value, old) -> None:
+        server.update_guard()
+        evict_clients(server)
+
+    cfg.on_change("maxmemory-clients", clients_limit_changed)
     cfg.on_change("maxmemory-policy", policy_changed)
     cfg.on_change("maxmemory", maxmemory_changed)
     policy_changed(cfg["maxmemory-policy"], None)
@@ -122,6 +137,8 @@ def update_clocks(server) -> None:
 
 def _cron(server) -> None:
     update_clocks(server)
+    if server.config["maxmemory-clients"]:
+        evict_clients(server)
     refresh_clients(server)
     for db in server.dbs:
         if db.data or db.expire_heap:
@@ -143,18 +160,19 @@ def dataset_memory(server) -> int:
 
 
 def refresh_clients(server) -> tuple[int, int]:
-    """(normal clients, replicas): output bytes waiting to be sent. Walks every client, so the
-    cron keeps the figure (``EvictionState.clients``) and the per-command check reads it."""
+    """(normal and pub/sub clients' memory as CLIENT LIST's tot-mem, replicas' output bytes).
+    Walks every client, so the cron keeps the figure (``EvictionState.clients``) and the
+    per-command check reads it."""
     normal = replicas = 0
+    now = server.cached_ms
     for c in server.clients.values():
         conn = c.conn
         if conn is None:
             continue
-        n = getattr(conn, "out_bytes", 0)
         if c.is_replica:
-            replicas += n
-        else:
-            normal += n
+            replicas += getattr(conn, "out_bytes", 0)
+        elif not c.is_master and hasattr(conn, "buffer_stats"):  # (not a gateway session)
+            normal += client_memory(c, now)
     server.eviction.clients = (normal, replicas)
     return normal, replicas
 
@@ -399,12 +417,65 @@ def _sample(db, count: int, volatile: bool) -> list:
     return out
 
 
+# -- client eviction (maxmemory-clients) ------------------------------------------------------
+
+
+def client_eviction_limit(server) -> int:
+    """Redis's getClientEvictionLimit: bytes, or a share of maxmemory ("10%")."""
+    v = server.config["maxmemory-clients"]
+    if isinstance(v, str) and v.endswith("%"):
+        return server.config["maxmemory"] * int(v[:-1]) // 100
+    return v or 0
+
+
+def evict_clients(server) -> int:
+    """Redis's evictClients: while normal and pub/sub clients take more than the limit, close
+    the biggest evictable ones (not NO-EVICT). Returns how many were closed."""
+    limit = client_eviction_limit(server)
+    if not limit:
+        return 0
+    now = server.cached_ms = server.now_ms()
+    sizes = []
+    total = 0
+    for c in server.clients.values():
+        if (c.conn is None or c.is_replica or c.is_master or c.killed
+                or not hasattr(c.conn, "buffer_stats")):
+            continue
+        n = client_memory(c, now)
+        total += n
+        if not c.no_evict:
+            sizes.append((n, c.id, c))
+    if total < limit:
+        return 0
+    sizes.sort(reverse=True)
+    evicted = 0
+    for n, _, c in sizes:
+        if total < limit:
+            break
+        server.log.notice(f"Evicting client: id={c.id} addr={c.addr} "
+                          f"name={(c.name or b'').decode('utf-8', 'replace')} tot-mem={n}")
+        c.conn.kill()
+        c.reply_mode = "off"  # freed, not answered: nothing more goes out
+        if getattr(server, "current_client", None) is not c:
+            server.free_client(c)  # gone from CLIENT LIST at once, as Redis's freeClient
+        server.stat_evicted_clients += 1
+        total -= n
+        evicted += 1
+    if total >= limit:
+        server.log.warning("Over client maxmemory after evicting all evictable clients")
+    return evicted
+
+
 # -- the OOM check -----------------------------------------------------------------------------
 
 
 def oom_check(server, c, cmd) -> str | None:
-    """processCommand's maxmemory step: evict, then the -OOM text when the command must be
-    refused (None to go on)."""
+    """processCommand's client eviction and maxmemory steps: evict, then the -OOM text when
+    the command must be refused (None to go on)."""
+    if server.config["maxmemory-clients"] and evict_clients(server) and c.killed:
+        return CLIENT_EVICTED
+    if not server.config["maxmemory"]:
+        return None
     out_of_memory = perform_evictions(server) == EVICT_FAIL
     if not out_of_memory:
         return None

@@ -122,9 +122,17 @@ def _info_memory(server, lines: list) -> list:
     return out
 
 
+def _info_stats(server, lines: list) -> list:
+    """evicted_clients: the clients maxmemory-clients closed (eviction.evict_clients)."""
+    n = server.stat_evicted_clients
+    return [f"evicted_clients:{n}" if line.startswith("evicted_clients:") else line
+            for line in lines]
+
+
 def _init(server) -> None:
     server.memory_figures = MemoryFigures()
     server.add_hook("info_memory", _info_memory)
+    server.add_hook("info_stats", _info_stats)
     server.add_hook("cron", lambda: _sample_peak(server))
 
 

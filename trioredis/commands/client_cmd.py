@@ -7,7 +7,7 @@ CLIENT TRACKING and its companions drive :mod:`trioredis.tracking`.
 
 from __future__ import annotations
 
-from ..client import malloc_size
+from ..client_memory import memory_parts, multi_mem  # noqa: F401  (re-exported)
 from ..errors import SYNTAX, CommandError
 from ..protocol.replies import OK, SetReply, Verbatim
 from ..tracking import tracking_of
@@ -162,43 +162,13 @@ def _flags(c) -> bytes:
     return (f or "N").encode()
 
 
-# Redis's fixed per-client costs in tot-mem: the client struct, a pointer per argument, a
-# multiCmd per queued command, a list node + watchedKey per WATCHed key, a list node per
-# pattern and a dict entry per channel (Redis 7.0.15's getClientMemoryUsage, measured).
-CLIENT_STRUCT = 768
-POINTER = 8
-MULTI_CMD = 24
-WATCHED_KEY = 56
-LIST_NODE = 24
-DICT_ENTRY = 24
-
-
-def multi_mem(c) -> int:
-    """CLIENT LIST multi-mem: the queued commands' arguments and their pointers."""
-    mem = 0
-    for _cmd, argv in c.multi_queue:
-        mem += sum(map(len, argv)) + POINTER * len(argv)
-    return mem
-
-
-_NO_BUFFERS = (0, 0, 0, 0, 0, 0, 0, 0, 0)
-
-
 def client_info_line(c, now_ms: int | None = None) -> bytes:
     """One line of CLIENT LIST / CLIENT INFO, in Redis 7.0's field order."""
     srv = c.server
     if now_ms is None:
         now_ms = srv.now_ms()
     now_s = now_ms // 1000
-    conn = c.conn
-    qbuf, qfree, argv_mem, argc, obl, oll, omem, rbs, rbp = (
-        conn.buffer_stats(now_ms) if conn is not None else _NO_BUFFERS)
-    mmem = multi_mem(c)
-    qalloc = qbuf + qfree
-    tot = (omem + (malloc_size(qalloc + 6) if qalloc else 0) + CLIENT_STRUCT + rbs
-           + argv_mem + POINTER * argc + mmem + MULTI_CMD * len(c.multi_queue)
-           + WATCHED_KEY * len(c.watched) + LIST_NODE * len(c.patterns)
-           + DICT_ENTRY * (len(c.channels) + len(c.shard_channels)))
+    (qbuf, qfree, argv_mem, argc, obl, oll, omem, rbs, rbp), mmem, tot = memory_parts(c, now_ms)
     last = c.last_cmd
     cmd = last.name.encode() if hasattr(last, "name") else b"NULL"
     redir = c.tracking_state.redirect if c.tracking else -1
