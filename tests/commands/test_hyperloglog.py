@@ -302,6 +302,10 @@ def test_raw_register_helpers():
     H.dense_set(buf, 16383, 5)
     assert H.dense_get(buf, 16383) == 5 and H.dense_get(buf, 16382) == raw[16382]
     assert H.murmur64a(b"") == H.murmur64a(b"", H._SEED)
+    for _ in range(20):  # the big-integer maximum against the plain one
+        other = bytes(rnd.choice((0, 1, 32, 51, 63, rnd.randrange(64))) for _ in raw)
+        assert H.raw_max(raw, other) == bytes(map(max, raw, other))
+        assert H.raw_max(other, raw) == bytes(map(max, raw, other))
     samples = [b"", b"a", b"abcdefgh", b"0.123456789012345", b"x" * 16, b"y" * 23, b"z" * 24,
                bytes(range(256)) * 3] + [b"%r" % rnd.random() for _ in range(200)]
     assert H.pat_lens(samples) == [H.pat_len(e) for e in samples]

@@ -180,11 +180,23 @@ def raw_to_dense(raw) -> bytearray:
     return out
 
 
+_LANE_HIGH = int.from_bytes(b"\x80" * HLL_REGISTERS, "big")
+_LANES = int.from_bytes(b"\xff" * HLL_REGISTERS, "big")
+
+
 def raw_max(a: bytes, b: bytes) -> bytes:
-    """Register-wise maximum (the union of two HLLs)."""
+    """Register-wise maximum (the union of two HLLs), on whole arrays as big integers: with
+    registers below 128, ``(a | 0x80) - b`` keeps its high bit exactly where a >= b, and no
+    byte borrows from the next (PFCOUNT of several keys merges on every call)."""
     if a == b:
         return a
-    return bytes(map(max, a, b))
+    if len(a) != HLL_REGISTERS or len(b) != HLL_REGISTERS:
+        return bytes(map(max, a, b))
+    x = int.from_bytes(a, "big")
+    y = int.from_bytes(b, "big")
+    ge = (((x | _LANE_HIGH) - y) & _LANE_HIGH) >> 7  # 1 in each byte where a >= b
+    keep = (ge << 8) - ge  # 0xff there
+    return ((x & keep) | (y & (keep ^ _LANES))).to_bytes(HLL_REGISTERS, "big")
 
 
 # -- sparse representation ---------------------------------------------------------------------
