@@ -1,13 +1,16 @@
+import tempfile
 from pathlib import Path
 
 import pytest
 import redis
 from hypothesis import settings
+from hypothesis.configuration import set_hypothesis_home_dir
 
 from .helpers import RawClient, RealRedis, ThreadedServer, have_real_redis
 
-# Hypothesis keeps no example database: it would be written into the checkout (.hypothesis/),
-# and tests write only into temporary directories.
+# Hypothesis keeps no example database, and its cache lives in a temporary directory: both would
+# be written into the checkout (.hypothesis/), and tests write only into temporary directories.
+set_hypothesis_home_dir(tempfile.mkdtemp(prefix="trioredis-hypothesis-"))
 settings.register_profile("trioredis", database=None)
 settings.load_profile("trioredis")
 
