@@ -33,8 +33,9 @@ _NO_BUFFERS = (0, 0, 0, 0, 0, 0, 0, 0, 0)
 
 def memory_parts(c, now_ms: int):
     """(the connection's buffer stats, multi-mem, tot-mem): Redis's getClientMemoryUsage."""
-    conn = c.conn
-    stats = conn.buffer_stats(now_ms) if conn is not None else _NO_BUFFERS
+    # A gateway session (a browser's WebSocket reading streams) has no RESP buffers.
+    buffer_stats = getattr(c.conn, "buffer_stats", None)
+    stats = buffer_stats(now_ms) if buffer_stats is not None else _NO_BUFFERS
     qbuf, qfree, argv_mem, argc, obl, oll, omem, rbs, rbp = stats
     mmem = multi_mem(c)
     qalloc = qbuf + qfree
