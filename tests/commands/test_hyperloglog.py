@@ -278,6 +278,31 @@ def test_batch_paths_agree_with_one_by_one():
             assert ra == rb
 
 
+def test_min_sparse_size():
+    """The shortest sparse encoding, counted on whole arrays, against a run-by-run count."""
+    def by_runs(raw):
+        size, i = H.HDR, 0
+        while i < len(raw):
+            j = i
+            while j < len(raw) and raw[j] == raw[i]:
+                j += 1
+            n = j - i
+            size += (1 if n <= H.ZERO_MAX_LEN else 2) if raw[i] == 0 else (n + 3) // 4
+            i = j
+        return size
+
+    rnd = random.Random(12)
+    for t in range(60):
+        raw = bytearray(H.HLL_REGISTERS)
+        for _ in range(rnd.choice([0, 1, 40, 1500, 9000])):
+            i = rnd.randrange(H.HLL_REGISTERS)
+            n = rnd.randrange(1, 12) if t % 2 else 1
+            raw[i:i + n] = bytes((rnd.choice((1, 2, rnd.randrange(1, 64))),)) * len(raw[i:i + n])
+        if t % 7 == 0:
+            raw[0], raw[-1] = 5, 6
+        assert H._min_sparse_size(bytes(raw)) == by_runs(raw), t
+
+
 def test_batch_path_skips_malformed_sparse_values():
     a = bytearray(H.EMPTY_SPARSE[:-1])  # the XZERO's second byte is missing
     b = bytearray(a)

@@ -628,18 +628,25 @@ def _zero_code(n: int) -> int:
 
 
 _BATCH = 256  # from this many updates on, try the whole-register paths first
-_RUNS = re.compile(rb"\x00+|(?s:(.))\1*")
+_NONZERO = bytes([0] + [1] * 255)
+_LONG_VAL_RUNS = re.compile(rb"(?:([^\x00])\1{%d,})" % VAL_MAX_LEN).finditer
 
 
 def _min_sparse_size(raw) -> int:
-    """The shortest sparse encoding of ``raw``: ZERO/XZERO per zero run, VAL per 4 equal."""
-    size = HDR
-    for m in _RUNS.finditer(raw):
-        n = m.end() - m.start()
-        if m.group(1) is None:
-            size += 1 if n <= ZERO_MAX_LEN else 2
-        else:
-            size += (n + 3) >> 2
+    """The shortest sparse encoding of ``raw``: a ZERO per zero run (an XZERO, one byte more,
+    past 64), a VAL per 4 equal registers. Counted on whole arrays: a value run starts where
+    a register is not zero and differs from the one before it."""
+    n = len(raw)
+    nz = raw.translate(_NONZERO)
+    zero_runs = [z for z in nz.split(b"\x01") if z]
+    size = HDR + len(zero_runs) + sum(1 for z in zero_runs if len(z) > ZERO_MAX_LEN)
+    x = int.from_bytes(raw, "big")
+    changed = int.from_bytes((x ^ (x >> 8)).to_bytes(n, "big").translate(_NONZERO), "big")
+    nzi = int.from_bytes(nz, "big")
+    size += (changed & nzi).to_bytes(n, "big").count(1)  # value runs
+    if (nzi & ~changed).to_bytes(n, "big").find(b"\x01" * VAL_MAX_LEN) >= 0:
+        for m in _LONG_VAL_RUNS(raw):  # 5 or more equal: one VAL more per 4 past the first
+            size += (m.end() - m.start() - 1) >> 2
     return size
 
 
