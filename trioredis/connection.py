@@ -81,6 +81,7 @@ class Connection:
         self.argv: list | None = None  # the request being run (CLIENT LIST argv-mem)
         self.peer_closed = False
         self.read_error: OSError | None = None
+        self.parser: RequestParser | None = None  # the loop's (a busy script reads into it)
         client.conn = self
 
     # -- output from elsewhere (pub/sub, served blocking commands) -------------------------
@@ -285,7 +286,7 @@ class Connection:
         wait_in = self.wait_readable
         execute = srv.execute
         outq = self.outq
-        parser = RequestParser(srv.config["proto-max-bulk-len"], c.authenticated)
+        parser = self.parser = RequestParser(srv.config["proto-max-bulk-len"], c.authenticated)
         qbuf = self.qbuf
         while True:
             try:

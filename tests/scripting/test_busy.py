@@ -143,3 +143,88 @@ def test_below_the_threshold_nobody_is_refused():
                         "while tonumber(redis.call('time')[1]) < t do end return 1", 0)
         assert bg.join() == 1
         assert c.ping() is True
+
+
+def _read_line(sock, deadline) -> bytes:
+    buf = b""
+    while not buf.endswith(b"\r\n"):
+        sock.settimeout(max(deadline - time.monotonic(), 0.01))
+        chunk = sock.recv(4096)
+        assert chunk, "connection closed"
+        buf += chunk
+    return buf
+
+
+def _qbuf_of(other, name: bytes) -> int:
+    for line in other.execute_command("CLIENT", "LIST").splitlines():
+        if b" name=" + name + b" " in line:
+            return int(line.split(b" qbuf=")[1].split(b" ")[0])
+    raise AssertionError("client not found")
+
+
+def test_partial_requests_are_answered_busy_once_complete(srv):
+    """As Redis (processEventsWhileBlocked reads into the query buffer): a request begun
+    before the script and finished during it, one sent in pieces during it, and an inline
+    one all get -BUSY while the script still runs."""
+    import socket
+
+    other = client(srv)
+    s = socket.create_connection(("127.0.0.1", srv.port))
+    try:
+        deadline = time.monotonic() + 10
+        s.sendall(b"CLIENT SETNAME half\r\n")
+        assert _read_line(s, deadline) == b"+OK\r\n"
+        s.sendall(b"*2\r\n$3\r\nGET\r\n$1")  # its loop reads it and waits for the rest
+        while _qbuf_of(other, b"half") == 0:
+            assert time.monotonic() < deadline, "the partial request never reached the server"
+            time.sleep(0.01)
+        bg = Background(srv, "EVAL", "while true do end", 0)
+        wait_busy(other)
+        busy = b"-" + BUSY.encode() + b"\r\n"
+        s.sendall(b"\r\nx\r\n")
+        assert _read_line(s, deadline) == busy
+        s.sendall(b"*1\r\n$4\r\nPI")
+        time.sleep(0.05)  # the hook runs meanwhile: the half request must stay pending
+        s.sendall(b"NG\r\n")
+        assert _read_line(s, deadline) == busy
+        s.sendall(b"PING\r\n")
+        assert _read_line(s, deadline) == busy
+        assert bg.thread.is_alive()  # all of it while the script still ran
+        assert other.execute_command("SCRIPT", "KILL") == b"OK"
+        bg.join()
+        s.sendall(b"*1\r\n$4\r\nPING\r\n")
+        assert _read_line(s, deadline) == b"+PONG\r\n"
+        s.sendall(b"*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$1\r\n")  # begun after: the loop finishes it
+        s.sendall(b"v\r\n")
+        assert _read_line(s, deadline) == b"+OK\r\n"
+    finally:
+        s.close()
+
+
+def test_keys_made_ready_by_the_script_wait_for_its_end():
+    """A command allowed during BUSY (HELLO) must not serve a client blocked on a key the
+    script pushed to: the BLPOP gets what the whole script left (unit/scripting 'Timedout
+    scripts and unblocked command')."""
+    with ThreadedServer(busy_reply_threshold=10, enable_debug_command="yes") as srv:
+        other = client(srv)
+        other.execute_command("DEBUG", "SET-DISABLE-DENY-SCRIPTS", "1")
+        blocked = Background(srv, "BLPOP", "x", "0")
+        deadline = time.monotonic() + 10
+        while other.info("clients")["blocked_clients"] != 1:
+            assert time.monotonic() < deadline
+            time.sleep(0.01)
+        script = Background(srv, "EVAL", """
+            redis.call('lpush', KEYS[1], 'y')
+            local clients
+            while true do
+                clients = redis.call('client', 'list')
+                if string.find(clients, 'abortscript') ~= nil then break end
+            end
+            redis.call('lpush', KEYS[1], 'z')
+            return 'done'""", 1, "x")
+        wait_busy(other)
+        third = client(srv)
+        third.execute_command("HELLO", "2", "SETNAME", "abortscript")
+        assert script.join() == b"done"
+        assert list(blocked.join()) == [b"x", b"z"]
+        assert other.lrange("x", 0, -1) == [b"y"]

@@ -9,8 +9,10 @@ answers ``-BUSY`` to everything but ``allow_busy`` commands such as SCRIPT KILL 
 NOSAVE) and writes the replies with a non-blocking send (any rest goes out through the
 connection's usual flusher once the loop runs again).
 
-The bytes are first read with MSG_PEEK and only consumed when they hold whole requests, so a
-request still arriving is left in the socket for the connection's own task.
+A connection whose request loop runs is read into the loop's own parser (so a request that
+began before the script, or arrives in pieces during it, is answered ``-BUSY`` once complete,
+and what is incomplete stays for the loop). A connection accepted meanwhile, or a TLS one, is
+read with MSG_PEEK first and only consumed when the bytes hold whole requests.
 """
 
 from __future__ import annotations
@@ -114,6 +116,47 @@ def process(runner) -> None:
 
 
 def _serve(srv, conn) -> None:
+    from ..connection import Connection
+
+    if conn.parser is not None and type(conn).wait_readable is Connection.wait_readable:
+        _serve_into_parser(srv, conn)
+    else:
+        _serve_peeked(srv, conn)
+
+
+def _serve_into_parser(srv, conn) -> None:
+    """A plain connection whose request loop runs: what arrived goes into the loop's own
+    parser, as Redis reads into the client's query buffer. A request that had begun to
+    arrive before the script (held by the parser) is answered once its last bytes come;
+    what is still incomplete stays in the parser for the loop."""
+    c = conn.client
+    try:
+        data = conn.sock.recv(READ_SIZE)
+    except (BlockingIOError, InterruptedError):
+        return
+    except OSError:
+        return
+    if not data:
+        return  # a hang-up: the loop's next read sees it too
+    srv.stat_net_input_bytes += len(data)
+    parser = conn.parser
+    if parser.authenticated is not c.authenticated:
+        parser.set_authenticated(c.authenticated)
+    conn.qbuf.read(parser.held()[0], len(data))
+    reqs = parser.feed(data)
+    _run(srv, conn, reqs)
+    conn.qbuf.processed(*parser.held())
+    if parser.error is not None and not c.close_after_reply:
+        from ..protocol.encoder import error_line
+
+        conn.outq.append(error_line(parser.error))
+        c.close_after_reply = True
+    _send(srv, conn)
+
+
+def _serve_peeked(srv, conn) -> None:
+    """A connection whose loop has not started (accepted meanwhile) or a TLS one: whole
+    requests only, read with MSG_PEEK first (the rest is left to the connection's task)."""
     c = conn.client
     sock = conn.sock
     try:
@@ -133,6 +176,23 @@ def _serve(srv, conn) -> None:
     except OSError:
         return
     srv.stat_net_input_bytes += len(data)
+    _run(srv, conn, reqs)
+    _send(srv, conn)
+
+
+def _run(srv, conn, reqs) -> None:
+    """Run requests inside the busy script. Keys the script made ready are not served
+    meanwhile (Redis skips handleClientsBlockedOnKeys inside a yielding long command): a
+    blocked client is served after the script, with what the whole script left."""
+    held, srv.ready_keys = srv.ready_keys, []
+    try:
+        _execute_all(srv, conn, reqs)
+    finally:
+        srv.ready_keys = held + srv.ready_keys
+
+
+def _execute_all(srv, conn, reqs) -> None:
+    c = conn.client
     out = conn.outq
     for argv in reqs:
         reply = srv.execute(c, argv)
@@ -146,6 +206,11 @@ def _serve(srv, conn) -> None:
             c.reply_mode = "skip"
         if c.close_after_reply or c.killed:
             break
+
+
+def _send(srv, conn) -> None:
+    c = conn.client
+    out = conn.outq
     if out:
         conn.out_bytes += sum(map(len, out))
         conn.send_now()
