@@ -121,3 +121,18 @@ def test_key_slots_as_redis():
     assert key_slot(b"foo{}{bar}") != key_slot(b"bar")  # empty tag: the whole key
     assert key_slot(b"foo{{bar}}zap") == key_slot(b"{bar")
     assert key_slot(b"foo{bar}{zap}") == key_slot(b"bar")
+
+
+def test_bitmap_ranges_agree_with_the_slot_list():
+    import random
+
+    from trioredis.rcluster.slots import bitmap_ranges, ranges
+
+    rnd = random.Random(3)
+    for _ in range(200):
+        slots = sorted(rnd.sample(range(16384), rnd.choice([0, 1, 5, 300, 9000, 16384])))
+        if rnd.random() < 0.3 and slots:
+            a = rnd.randrange(16384)
+            slots = sorted(set(slots) | set(range(a, min(16384, a + 2000))))
+        bm = bitmap_of(slots)
+        assert bitmap_ranges(bm) == ranges(bitmap_slots(bm)) == ranges(slots)

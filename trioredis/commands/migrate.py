@@ -286,7 +286,9 @@ def _transfer(c, cs: _Cached, found: list, dbid: int, timeout: int, copy: bool,
             if ttl < 0:
                 continue  # expired since the lookup: not moved
             ttl = max(ttl, 1)
-        args = [b"RESTORE", key, b"%d" % ttl, rdb.dump_payload(value, limits)]
+        # A cluster node's target may be importing the slot: RESTORE-ASKING, as Redis sends.
+        restore = b"RESTORE-ASKING" if srv.config["cluster-enabled"] else b"RESTORE"
+        args = [restore, key, b"%d" % ttl, rdb.dump_payload(value, limits)]
         if replace:
             args.append(b"REPLACE")
         parts.append(encode2(args))

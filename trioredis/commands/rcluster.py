@@ -17,7 +17,7 @@ from ..rcluster import bus, nodesconf
 from ..rcluster.node import Node, random_name
 from ..rcluster.routing import endpoint
 from ..rcluster.runtime import attach
-from ..rcluster.slots import SLOTS, bitmap_slots, key_slot, ranges
+from ..rcluster.slots import SLOTS, bitmap_slots, key_slot
 from .args import to_int
 from .registry import BY_NAME, command, container
 
@@ -129,7 +129,7 @@ def cluster_slots(c, argv):
         if not n.is_master or n.numslots == 0:
             continue
         replicas = [r for r in n.replicas if not r.flags & bus.F_FAIL]
-        for start, end in ranges(bitmap_slots(n.slots)):
+        for start, end in n.slot_ranges():
             out.append([start, end, _node_entry(rc, n)] + [_node_entry(rc, r) for r in replicas])
     return out
 
@@ -157,7 +157,7 @@ def cluster_shards(c, argv):
         if not n.is_master:
             continue
         slots = []
-        for start, end in ranges(bitmap_slots(n.slots)):
+        for start, end in n.slot_ranges():
             slots += [start, end]
         nodes = []
         for m in [n] + n.replicas:
@@ -469,7 +469,7 @@ def cluster_replicate(c, argv):
 def cluster_saveconfig(c, argv):
     rc = _rc(c)
     try:
-        rc.save_config()
+        rc.save_config(fsync=True)
     except OSError as e:
         raise CommandError(f"ERR error saving the cluster node config: {e.strerror}") from None
     return OK
@@ -581,6 +581,13 @@ def cluster_help(c, argv):
         "HELP", "    Prints this help.",
     ]
     return lines
+
+
+# -- RESTORE-ASKING ------------------------------------------------------------------------------
+
+command("restore-asking", -4, "write denyoom asking", keys=(1, 1, 1), group="server",
+        since="3.0.0", summary="An internal command for migrating keys in a cluster")(
+            BY_NAME["restore"].proc)
 
 
 # -- READONLY / READWRITE / ASKING ---------------------------------------------------------------

@@ -13,7 +13,7 @@ import os
 
 from ..errors import ConfigError
 from . import bus
-from .slots import SLOTS, bitmap_slots, ranges
+from .slots import SLOTS, bitmap_ranges
 
 # Flag names in Redis's order (representClusterNodeFlags).
 FLAG_NAMES = ((bus.F_MYSELF, "myself"), (bus.F_MASTER, "master"), (bus.F_SLAVE, "slave"),
@@ -51,6 +51,7 @@ class Node:
         self.link = None  # our outbound link (rcluster.busio.Link)
         self.inbound_link = None
         self.ctime = 0  # ms: created (handshake timeout)
+        self._ranges: list[tuple[int, int]] | None = None  # cache of slot_ranges()
 
     @property
     def bname(self) -> bytes:
@@ -79,6 +80,7 @@ class Node:
             return False
         self.slots[slot >> 3] |= 1 << (slot & 7)
         self.numslots += 1
+        self._ranges = None
         return True
 
     def clear_slot(self, slot: int) -> bool:
@@ -86,7 +88,14 @@ class Node:
             return False
         self.slots[slot >> 3] &= ~(1 << (slot & 7)) & 0xFF
         self.numslots -= 1
+        self._ranges = None
         return True
+
+    def slot_ranges(self) -> list[tuple[int, int]]:
+        """The node's slots as (start, end) runs (cached until its slots change)."""
+        if self._ranges is None:
+            self._ranges = bitmap_ranges(self.slots)
+        return self._ranges
 
     def flags_text(self) -> str:
         names = [name for bit, name in FLAG_NAMES if self.flags & bit]
@@ -103,7 +112,7 @@ class Node:
             else "disconnected"
         parts = [self.name, self.address(), self.flags_text(), master, str(self.ping_sent),
                  str(self.pong_received), str(self.config_epoch), connected]
-        for start, end in ranges(bitmap_slots(self.slots)):
+        for start, end in self.slot_ranges():
             parts.append(str(start) if start == end else f"{start}-{end}")
         if self.flags & bus.F_MYSELF:
             for slot, target in sorted((migrating or {}).items()):

@@ -76,6 +76,7 @@ class RedisCluster:
         self.asking: set[int] = set()  # client ids that sent ASKING
         self.readonly: set[int] = set()  # client ids in READONLY mode
         self.save_pending = state is None  # Redis saves a new node's config at once
+        self.synced_epochs: tuple | None = None
         st = self.state
         st.on_save = self.request_save
         st.count_keys = self.count_keys
@@ -116,8 +117,16 @@ class RedisCluster:
             self.save_pending = False
             self.save_config()
 
-    def save_config(self) -> None:
-        nodesconf.save(self.path, nodesconf.render(self.state))
+    def save_config(self, fsync: bool | None = None) -> None:
+        """Write nodes.conf; fsynced when an epoch or the vote changed since the last fsync
+        (or when ``fsync`` says so), as Redis adds CLUSTER_TODO_FSYNC_CONFIG for those."""
+        st = self.state
+        epochs = (st.current_epoch, st.last_vote_epoch, st.myself.config_epoch)
+        if fsync is None:
+            fsync = epochs != self.synced_epochs
+        nodesconf.save(self.path, nodesconf.render(st), fsync=fsync)
+        if fsync:
+            self.synced_epochs = epochs
 
     # -- keys --------------------------------------------------------------------------------
 

@@ -63,6 +63,31 @@ def bitmap_slots(bitmap: bytes | bytearray) -> list[int]:
     return out
 
 
+def bitmap_ranges(bitmap: bytes | bytearray) -> list[tuple[int, int]]:
+    """[(start, end), ...] of the runs of set bits, skipping whole empty or full bytes."""
+    out: list[tuple[int, int]] = []
+    start = -1
+    for i, byte in enumerate(bitmap):
+        if byte == 0:
+            if start >= 0:
+                out.append((start, (i << 3) - 1))
+                start = -1
+        elif byte == 0xFF:
+            if start < 0:
+                start = i << 3
+        else:
+            for bit in range(8):
+                if byte >> bit & 1:
+                    if start < 0:
+                        start = (i << 3) + bit
+                elif start >= 0:
+                    out.append((start, (i << 3) + bit - 1))
+                    start = -1
+    if start >= 0:
+        out.append((start, len(bitmap) * 8 - 1))
+    return out
+
+
 def bitmap_of(slots) -> bytes:
     bm = bytearray(SLOTS // 8)
     for s in slots:

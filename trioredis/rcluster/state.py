@@ -520,10 +520,8 @@ class ClusterState:
             return
         ok = True
         if self.settings.require_full_coverage:
-            for owner in self.slots:
-                if owner is None or owner.flags & bus.F_FAIL:
-                    ok = False
-                    break
+            owners = set(self.slots)  # C speed: 16384 slots, a few owners
+            ok = None not in owners and not any(o.flags & bus.F_FAIL for o in owners)
         size = reachable = 0
         for n in self.nodes.values():
             if n.is_master and n.numslots:
