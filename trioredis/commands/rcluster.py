@@ -13,7 +13,7 @@ import time
 from ..errors import NOT_INTEGER, SYNTAX, CommandError
 from ..extensions import SERVER_INIT
 from ..protocol.replies import OK, Verbatim
-from ..rcluster import bus, nodesconf
+from ..rcluster import bus, failover, nodesconf
 from ..rcluster.node import Node, random_name
 from ..rcluster.routing import endpoint
 from ..rcluster.runtime import attach
@@ -462,6 +462,32 @@ def cluster_replicate(c, argv):
     st.migrating.clear()
     st.set_replica_of(me, n)
     rc.follow(n)
+    return _done(rc)
+
+
+@_cmd("failover", -2, summary="Forces a replica to perform a manual failover of its master.")
+def cluster_failover(c, argv):
+    rc = _rc(c)
+    st = rc.state
+    mode = argv[2].lower() if len(argv) == 3 else b""
+    if len(argv) > 3 or mode not in (b"", b"force", b"takeover"):
+        raise CommandError(SYNTAX)
+    me = st.myself
+    if me.is_master:
+        raise CommandError("ERR You should send CLUSTER FAILOVER to a replica")
+    if me.master is None:
+        raise CommandError("ERR I'm a replica but my master is unknown to me")
+    if not mode:
+        if me.master.failed or me.master.link is None:
+            raise CommandError("ERR Master is down or failed, please use CLUSTER FAILOVER FORCE")
+        # The coordinated failover (MFSTART, the master pausing its clients until the offsets
+        # match) is not implemented yet: say so rather than act differently from Redis.
+        raise CommandError("ERR CLUSTER FAILOVER without FORCE or TAKEOVER is not supported by "
+                           "trioredis yet")
+    if mode == b"takeover":
+        failover.takeover(st, _now())
+    else:
+        failover.force(st, _now())
     return _done(rc)
 
 

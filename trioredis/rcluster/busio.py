@@ -69,6 +69,9 @@ class BusRunner:
             runner.request_shutdown(1)
             return
         listeners = [trio.socket.from_stdlib_socket(s) for s in socks]
+        me = rc.state.myself
+        if me.is_replica and me.master is not None and rc.server.role != "slave":
+            rc.follow(me.master)  # restarted as a replica (nodes.conf): replicate again
         async with trio.open_nursery() as nursery:
             self.nursery = nursery
             for sock in listeners:

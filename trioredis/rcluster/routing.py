@@ -17,6 +17,7 @@ CLUSTERDOWN_UNBOUND = "CLUSTERDOWN Hash slot not served"
 SELECT_REFUSED = "ERR SELECT is not allowed in cluster mode"
 SWAPDB_REFUSED = "ERR SWAPDB is not allowed in cluster mode"
 MOVE_REFUSED = "ERR MOVE is not allowed in cluster mode"
+REPLICAOF_REFUSED = "ERR REPLICAOF not allowed in cluster mode."
 
 # Commands that run on whatever node they reach even with an open slot (Redis: MIGRATE).
 _LOCAL_WHEN_OPEN = frozenset({"migrate"})
@@ -43,6 +44,8 @@ def route(rc, c, cmd, argv) -> str | None:
         rc.asking.discard(c.id)  # ASKING lasts one command
     if name in ("select", "swapdb", "move"):
         return _refused_db(name, argv)
+    if name in ("replicaof", "slaveof"):
+        return REPLICAOF_REFUSED
     if name == "exec":
         if not c.in_multi:
             return None

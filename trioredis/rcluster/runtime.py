@@ -42,6 +42,18 @@ class Settings:
         return self.config["cluster-announce-hostname"]
 
     @property
+    def replica_no_failover(self) -> bool:
+        return self.config["cluster-replica-no-failover"]
+
+    @property
+    def validity_factor(self) -> int:
+        return self.config["cluster-replica-validity-factor"]
+
+    @property
+    def ping_period_ms(self) -> int:
+        return self.config["repl-ping-replica-period"] * 1000
+
+    @property
     def port(self) -> int:
         return self.config["cluster-announce-port"] or self.config["port"]
 
@@ -84,6 +96,8 @@ class RedisCluster:
         st.repl_offset = lambda: server.master_repl_offset
         st.on_publish = self._publish
         st.on_new_master = self.follow
+        st.on_promoted = self.unfollow
+        st.data_age = self.data_age
         self.runner = BusRunner(self)
         db = server.dbs[0]
         db.slot_index = SlotIndex(db.data)
@@ -154,6 +168,14 @@ class RedisCluster:
         from ..replication import replication_of
 
         replication_of(self.server).follow(master.ip, master.port)
+
+    def data_age(self) -> int:
+        """ms since the master link last heard its master (Redis's data_age)."""
+        link = self.server.master_link
+        if link is None:
+            return 0
+        since = link.last_io if link.is_up() else link.down_since
+        return int((time.time() - since) * 1000)
 
     def unfollow(self) -> None:
         from ..replication import replication_of

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import random
 
-from . import bus
+from . import bus, failover
 from .node import Node, random_name
 from .slots import SLOTS, bitmap_slots
 
@@ -46,6 +46,9 @@ class ClusterState:
         self.repl_offset = lambda: 0
         self.on_publish = lambda channel, message, shard: None
         self.on_new_master = lambda node: None  # we became a replica of node
+        self.on_promoted = lambda: None  # a failover made us a master
+        self.data_age = lambda: 0  # ms since the replication link last heard the master
+        self.election = failover.Election()
         if myself is None:
             myself = Node(random_name(), bus.F_MYSELF | bus.F_MASTER)
             myself.ctime = now_ms
@@ -254,6 +257,12 @@ class ClusterState:
                 failing.fail_time = now
                 self.on_save()
                 self.update_state(now)
+        elif m.type == bus.AUTH_REQUEST:
+            if sender is not None:
+                failover.maybe_vote(self, sender, m, now)
+        elif m.type == bus.AUTH_ACK:
+            if sender is not None:
+                failover.count_ack(self, sender, m)
         elif m.type in (bus.PUBLISH, bus.PUBLISHSHARD):
             if sender is not None:
                 self.on_publish(m.channel, m.message, m.type == bus.PUBLISHSHARD)
@@ -507,6 +516,7 @@ class ClusterState:
         if changed:
             for node in self.nodes.values():
                 self.mark_failing_if_needed(node, now)
+        failover.replica_tick(self, now)
         self.update_state(now)
         return need_link
 

@@ -1,0 +1,171 @@
+"""Replica elections and failover (sans-I/O): Redis's clusterHandleSlaveFailover,
+clusterSendFailoverAuthIfNeeded, clusterFailoverReplaceYourMaster and CLUSTER FAILOVER
+FORCE / TAKEOVER.
+
+A replica whose master is FAIL waits 500 ms + up to 500 ms at random + 1 s per replica of the
+same master with a larger replication offset (its rank), bumps the current epoch, and asks
+every master for a vote (FAILOVER_AUTH_REQUEST). A master votes once per epoch, at most once
+per two node timeouts for replicas of the same master, and only when no slot the replica
+claims has a newer config epoch. With a majority of the masters that serve slots the replica
+takes its master's slots under the election's epoch and tells everyone (PONG).
+"""
+
+from __future__ import annotations
+
+import random
+
+from . import bus
+
+ELECTION_MIN_DELAY = 500
+ELECTION_RANDOM_DELAY = 500
+RANK_DELAY = 1000
+
+
+class Election:
+    """The replica side's election in progress (clusterState failover_auth_*)."""
+
+    def __init__(self):
+        self.time = 0  # ms: when the request may be (or was) sent
+        self.count = 0  # votes received
+        self.sent = False
+        self.rank = 0
+        self.epoch = 0
+        self.manual = False  # CLUSTER FAILOVER FORCE: no FAIL needed, masters FORCEACK
+        self.manual_end = 0  # ms: a manual failover gives up then (CLUSTER_MF_TIMEOUT)
+
+
+MF_TIMEOUT = 5000
+
+
+def force(st, now: int) -> None:
+    """CLUSTER FAILOVER FORCE: an election now, without the master's agreement."""
+    el = Election()
+    el.manual = True
+    el.manual_end = now + MF_TIMEOUT
+    st.election = el
+
+
+def rank(st) -> int:
+    """Replicas of our master with a larger replication offset than ours."""
+    me = st.myself
+    mine = st.repl_offset()
+    return sum(1 for r in me.master.replicas
+               if r is not me and not r.flags & bus.F_NOFAILOVER and r.repl_offset > mine)
+
+
+def replica_tick(st, now: int) -> None:
+    """clusterHandleSlaveFailover, from the cron."""
+    me = st.myself
+    el: Election = st.election
+    if el.manual and now > el.manual_end:
+        st.election = el = Election()  # the manual failover timed out
+    master = me.master
+    if me.is_master or master is None or master.numslots == 0:
+        return
+    if not master.failed and not el.manual:
+        return
+    if st.settings.replica_no_failover and not el.manual:
+        return
+    timeout = st.settings.node_timeout
+    auth_timeout = max(timeout * 2, 2000)
+    retry = auth_timeout * 2
+    factor = st.settings.validity_factor
+    if factor and not el.manual:
+        age = st.data_age() - timeout
+        if age > st.settings.ping_period_ms + timeout * factor:
+            return  # our data is too old to become a master
+    if now - el.time > retry:
+        el.time = now + ELECTION_MIN_DELAY + random.randrange(ELECTION_RANDOM_DELAY)
+        el.count = 0
+        el.sent = False
+        el.rank = rank(st)
+        el.time += el.rank * RANK_DELAY
+        if el.manual:
+            el.time = now
+            el.rank = 0
+        # Tell the other replicas of our master our offset, for their ranks.
+        for r in master.replicas:
+            if r is not me and r.link is not None:
+                st.send_ping(r.link, bus.PONG, now)
+        return
+    if not el.sent and not el.manual:
+        new_rank = rank(st)
+        if new_rank > el.rank:
+            el.time += (new_rank - el.rank) * RANK_DELAY
+            el.rank = new_rank
+    if now < el.time or now - el.time > auth_timeout:
+        return
+    if not el.sent:
+        st.current_epoch += 1
+        el.epoch = st.current_epoch
+        req = st.header(bus.AUTH_REQUEST)
+        if el.manual:
+            req.mflags = bytes([bus.MF_FORCEACK, 0, 0])
+        st.broadcast(req)
+        el.sent = True
+        st.on_save()
+        return
+    if el.count >= st.size // 2 + 1:
+        if me.config_epoch < el.epoch:
+            me.config_epoch = el.epoch
+        replace_master(st, now)
+
+
+def replace_master(st, now: int) -> None:
+    """clusterFailoverReplaceYourMaster: take the old master's slots and say so."""
+    me = st.myself
+    old = me.master
+    if me.is_master or old is None:
+        return
+    st.set_node_as_master(me)
+    for slot in list(range(16384)):
+        if st.slots[slot] is old:
+            st.del_slot(slot)
+            st.add_slot(me, slot)
+    st.on_promoted()
+    st.election = Election()
+    st.update_state(now)
+    st.on_save()
+    for n in list(st.nodes.values()):  # clusterBroadcastPong(CLUSTER_BROADCAST_ALL)
+        if n.link is not None and not n.flags & (bus.F_MYSELF | bus.F_HANDSHAKE):
+            st.send_ping(n.link, bus.PONG, now)
+
+
+def maybe_vote(st, node, m: bus.Message, now: int) -> None:
+    """clusterSendFailoverAuthIfNeeded: a master's vote for replica ``node``."""
+    me = st.myself
+    if me.is_replica or me.numslots == 0:
+        return
+    if m.current_epoch < st.current_epoch or st.last_vote_epoch == st.current_epoch:
+        return
+    master = node.master
+    force = m.mflags[0] & bus.MF_FORCEACK
+    if node.is_master or master is None or (not master.failed and not force):
+        return
+    if now - master.voted_time < st.settings.node_timeout * 2:
+        return
+    bm = m.myslots
+    for slot in range(16384):
+        if bm[slot >> 3] & (1 << (slot & 7)):
+            owner = st.slots[slot]
+            if owner is not None and owner.config_epoch > m.config_epoch:
+                return  # the replica's view of this slot is stale
+    st.last_vote_epoch = st.current_epoch
+    master.voted_time = now
+    st.on_save()
+    st.send(node.link or node.inbound_link, st.header(bus.AUTH_ACK))
+
+
+def count_ack(st, sender, m: bus.Message) -> None:
+    if sender.is_master and sender.numslots > 0 and m.current_epoch >= st.election.epoch:
+        st.election.count += 1
+
+
+def takeover(st, now: int) -> None:
+    """CLUSTER FAILOVER TAKEOVER: a new epoch without a vote, then the master's slots."""
+    max_epoch = max([st.current_epoch] + [n.config_epoch for n in st.nodes.values()])
+    me = st.myself
+    if me.config_epoch == 0 or me.config_epoch != max_epoch:
+        st.current_epoch += 1
+        me.config_epoch = st.current_epoch
+    replace_master(st, now)
