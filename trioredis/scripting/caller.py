@@ -73,13 +73,19 @@ def _refuse(srv, cmd, text: bytes):
     return ERR_TAG, text
 
 
-def script_call(engine, run, args: tuple):
+NOT_IN_SCRIPT = b"ERR redis.call/pcall can only be called inside a script invocation"
+
+
+def script_call(engine, args: tuple):
     """The body of redis.call/pcall: (tag, value) for the sandbox (see runtime.ERR_TAG).
 
     The hot path: a command seen before (``engine.plain_commands``: no subcommands, not
     ``noscript``) on a server whose ``guard`` is down (no replica role, write barrier,
     min-replicas, maxmemory, busy script, ...) for a caller without ACL checks needs only its
     arity checked; anything else takes every check of :func:`checked_call`."""
+    run = engine.run
+    if run is None:
+        return ERR_TAG, NOT_IN_SCRIPT
     argv = list(args)
     for a in argv:
         if a.__class__ is not bytes:

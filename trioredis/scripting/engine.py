@@ -18,6 +18,7 @@ processEventsWhileBlocked does. See docs/scripting.md.
 from __future__ import annotations
 
 import time
+from functools import partial
 
 from ..client import Client
 from ..errors import NOREPLICAS, READONLY
@@ -102,6 +103,7 @@ class ScriptEngine:
         self.run: Run | None = None
         self.disable_deny_scripts = False
         self.plain_commands: dict = {}  # redis.call's hot path (caller.script_call)
+        self.lua_call = partial(script_call, self)  # redis.call/pcall: (tag, value)
         self.state = LuaState("eval", self)
         self.functions = None  # the FUNCTION libraries (scripting.functions.Libraries)
         self.register_hook = None  # set while a library loads: redis.register_function
@@ -299,12 +301,6 @@ class ScriptEngine:
         return self.server.error_reply(text)
 
     # -- callbacks from the Lua states (see sandbox.lua) ----------------------------------------
-
-    def lua_call(self, args: tuple):
-        run = self.run
-        if run is None:
-            return ERR_TAG, b"ERR redis.call/pcall can only be called inside a script invocation"
-        return script_call(self, run, args)
 
     def lua_acl_check_cmd(self, *args):
         from .caller import build_argv, lookup
