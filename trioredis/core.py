@@ -271,7 +271,14 @@ class Server:
         if name == "exec" and c.multi_queue:
             # EXEC is checked with the flags of what it will run (a replica that became
             # read-only since MULTI refuses it, ...), as processCommand does in Redis 7.0.
-            for queued, _ in c.multi_queue:
+            for queued, qargv in c.multi_queue:
+                if queued.flags_of is not None:  # a script's flags (getCommandFlags)
+                    qflags = queued.flags_of(self, qargv)
+                    write = write or "write" in qflags
+                    may_replicate = may_replicate or "may_replicate" in qflags
+                    deny_stale = deny_stale or "stale" not in qflags
+                    deny_loading = deny_loading or not queued.loading
+                    continue
                 write = write or queued.write
                 may_replicate = may_replicate or queued.may_replicate
                 deny_stale = deny_stale or not queued.stale

@@ -16,8 +16,8 @@ from ..protocol.replies import OK, SetReply
 from ..scripting import payload
 from ..scripting.engine import ScriptError
 from ..scripting.functions import Libraries
-from .registry import command, keys_after_numkeys
-from .scripting import _feed_monitors
+from .registry import command, keys_after_numkeys, lookup
+from .scripting import _feed_monitors, script_call_flags
 from .server import help_reply
 
 
@@ -50,6 +50,15 @@ def _fcall(c, argv, ro: bool):
                                       ro, False, argv)
 
 
+def _fcall_flags(srv, argv) -> frozenset:
+    """fcallGetCommandFlags: the function's flags decide (scriptFlagsToCmdFlags)."""
+    cmd = lookup(argv[0])
+    fn = libraries_of(srv).get(argv[1])
+    if fn is None:
+        return cmd.flags
+    return script_call_flags(cmd, fn.flags)
+
+
 _FCALL_FLAGS = "noscript stale skip_monitor no_mandatory_keys"
 
 
@@ -65,6 +74,10 @@ def fcall(c, argv):
 def fcall_ro(c, argv):
     """Invoke a read-only function"""
     return _fcall(c, argv, True)
+
+
+for _name in (b"fcall", b"fcall_ro"):
+    lookup(_name).flags_of = _fcall_flags
 
 
 @command("function|load", -3, "write denyoom noscript", group="scripting", since="7.0.0",

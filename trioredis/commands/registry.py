@@ -68,6 +68,9 @@ class Command:
     # (server) -> bool for a command that exists only in some modes (SENTINEL needs a group);
     # checked for containers only, so plain commands cost nothing on the hot path.
     available: Callable | None = None
+    # (server, argv) -> the flags of this call when they depend on its arguments (a script's
+    # shebang flags: Redis's getCommandFlags); EXEC's checks use them for queued commands.
+    flags_of: Callable | None = None
     # Precomputed for the hot path.
     write: bool = False
     readonly: bool = False

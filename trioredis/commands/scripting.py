@@ -9,9 +9,16 @@ from __future__ import annotations
 from .. import extensions
 from ..errors import CommandError
 from ..protocol.replies import OK
-from ..scripting.engine import ScriptEngine, ScriptError
+from ..scripting.engine import (
+    FLAG_ALLOW_OOM,
+    FLAG_ALLOW_STALE,
+    FLAG_NO_WRITES,
+    ScriptEngine,
+    ScriptError,
+    parse_shebang,
+)
 from ..scripting.runtime import sha1hex
-from .registry import command, keys_after_numkeys
+from .registry import command, keys_after_numkeys, lookup
 from .server import help_reply
 
 NOSCRIPT = "NOSCRIPT No matching script. Please use EVAL."
@@ -118,6 +125,50 @@ def eval_ro(c, argv):
 def evalsha_ro(c, argv):
     """Execute a read-only Lua script server side"""
     return _eval_generic(c, argv, True, True)
+
+
+# -- flags of a call (getCommandFlags) -------------------------------------------------------
+
+
+def script_call_flags(cmd, script_flags) -> frozenset:
+    """scriptFlagsToCmdFlags: a script that declares flags is a write / denyoom / stale command
+    by its flags, not by the command's, and never may_replicate."""
+    f = set(cmd.flags) - {"stale", "denyoom", "write", "may_replicate"}
+    if FLAG_ALLOW_OOM not in script_flags and FLAG_NO_WRITES not in script_flags:
+        f.add("denyoom")
+    if FLAG_NO_WRITES not in script_flags:
+        f.add("write")
+    if FLAG_ALLOW_STALE in script_flags:
+        f.add("stale")
+    return frozenset(f)
+
+
+def _eval_flags(srv, argv) -> frozenset:
+    """evalGetCommandFlags: the cached script's shebang flags, or the body's (EVAL)."""
+    cmd = lookup(argv[0])
+    body = argv[1]
+    scripts = srv.scripting.scripts
+    if cmd.name.startswith("evalsha"):
+        script = scripts.get(body.decode("latin-1").lower()) if len(body) == 40 else None
+        if script is None:
+            return cmd.flags
+        flags = script.flags
+    else:
+        script = scripts.get(sha1hex(body))
+        if script is not None:
+            flags = script.flags
+        else:
+            try:
+                flags, _ = parse_shebang(body)
+            except ScriptError:
+                return cmd.flags
+    if flags is None:  # no shebang: the command's own flags (eval compatibility mode)
+        return cmd.flags
+    return script_call_flags(cmd, flags)
+
+
+for _name in (b"eval", b"evalsha", b"eval_ro", b"evalsha_ro"):
+    lookup(_name).flags_of = _eval_flags
 
 
 # -- SCRIPT ----------------------------------------------------------------------------------
