@@ -204,6 +204,17 @@ def test_real_redis_and_trioredis_in_one_cluster(trio3):
             rc.close()
         out = cli("--cluster", "check", f"127.0.0.1:{real.port}")
         assert out.returncode == 0 and "[OK] All 16384 slots covered." in out.stdout, out.stdout
+        # PUBLISH reaches subscribers on every node, over the bus, both ways.
+        for pub_node, sub_node in ((trio3[0], real), (real, trio3[1]), (trio3[1], trio3[2])):
+            ps = sub_node.client.pubsub()
+            try:
+                ps.subscribe("news")
+                assert ps.get_message(timeout=5)["type"] == "subscribe"
+                assert pub_node.client.publish("news", f"from {pub_node.kind}") == 0
+                msg = ps.get_message(timeout=10)
+                assert msg is not None and msg["data"] == f"from {pub_node.kind}".encode()
+            finally:
+                ps.close()
     finally:
         real.stop()
         for n in trio3:  # the others forget it, so later tests see three nodes again

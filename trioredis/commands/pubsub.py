@@ -139,7 +139,11 @@ def _propagate_repl(c, argv) -> None:
 def publish(c, argv):
     """Post a message to a channel"""
     n = _hub.hub_of(c.server).publish(argv[1], argv[2])
-    _propagate_repl(c, argv)
+    rc = getattr(c.server, "rcluster", None)
+    if rc is not None:  # Redis Cluster: to every node over the bus instead
+        rc.propagate_publish(argv[1], argv[2], shard=False)
+    else:
+        _propagate_repl(c, argv)
     return n
 
 
@@ -150,7 +154,11 @@ def publish(c, argv):
 def spublish(c, argv):
     """Post a message to a shard channel"""
     n = _hub.hub_of(c.server).spublish(argv[1], argv[2])
-    _propagate_repl(c, argv)
+    rc = getattr(c.server, "rcluster", None)
+    if rc is not None:  # Redis Cluster: to the nodes of this shard
+        rc.propagate_publish(argv[1], argv[2], shard=True)
+    else:
+        _propagate_repl(c, argv)
     return n
 
 

@@ -10,7 +10,7 @@ import os
 import time
 
 from ..errors import ConfigError
-from . import nodesconf
+from . import bus, nodesconf
 from .slots import SlotIndex
 from .state import ClusterState
 
@@ -188,6 +188,19 @@ class RedisCluster:
     def _client_freed(self, c) -> None:
         self.asking.discard(c.id)
         self.readonly.discard(c.id)
+
+    def propagate_publish(self, channel: bytes, message: bytes, shard: bool) -> None:
+        """clusterPropagatePublish(Shard): PUBLISH to every node, SPUBLISH to our shard."""
+        st = self.state
+        m = st.header(bus.PUBLISHSHARD if shard else bus.PUBLISH)
+        m.channel, m.message = channel, message
+        if not shard:
+            st.broadcast(m)
+            return
+        master = st.master_of_myself()
+        for n in [master, *master.replicas]:
+            if n is not st.myself and n.link is not None:
+                st.send(n.link, m)
 
     def _publish(self, channel: bytes, message: bytes, shard: bool) -> None:
         hub = getattr(self.server, "pubsub_hub", None)
