@@ -275,3 +275,79 @@ def test_session_cache_size_and_timeout_reach_openssl(certs):
     cfg.set("tls-session-caching", "no", startup=True)
     server_ctx, _ = build_contexts(cfg)
     assert tls_native.session_cache_settings(server_ctx)[0] == 0  # SESS_CACHE_OFF
+
+
+def test_encrypted_key_with_tls_key_file_pass(certs, tmp_path):
+    from cryptography.hazmat.primitives import serialization
+
+    key = serialization.load_pem_private_key(open(certs.key, "rb").read(), password=None)
+    enc = tmp_path / "enc.key"
+    enc.write_bytes(key.private_bytes(serialization.Encoding.PEM,
+                                      serialization.PrivateFormat.PKCS8,
+                                      serialization.BestAvailableEncryption(b"s3cret")))
+    port = tls_port()
+    args = {**certs.server_args(), "tls-key-file": str(enc)}
+    with LoggingServer(tls_port=port, tls_key_file_pass="s3cret", **args):
+        assert cli(port, certs, "PING").stdout.strip() == "PONG"
+    s = LoggingServer(tls_port=tls_port(), tls_key_file_pass="wrong", **args)
+    with pytest.raises(BaseException) as info:
+        s.start()
+    assert _leaf(info.value).__class__ is StartupError
+    assert f"Failed to load private key: {enc}:" in s.log_text()
+    s.stop()
+
+
+@pytest.mark.skipif(subprocess.run(["which", "openssl"], capture_output=True).returncode != 0,
+                    reason="openssl not installed")
+def test_ca_cert_dir(certs, tmp_path):
+    """tls-ca-cert-dir: OpenSSL's hashed directory (<subject hash>.0) instead of a file."""
+    h = subprocess.run(["openssl", "x509", "-hash", "-noout", "-in", certs.ca],
+                       capture_output=True, text=True, check=True).stdout.strip()
+    (tmp_path / f"{h}.0").write_bytes(open(certs.ca, "rb").read())
+    port = tls_port()
+    with LoggingServer(tls_port=port, tls_cert_file=certs.cert, tls_key_file=certs.key,
+                       tls_ca_cert_dir=str(tmp_path)) as srv:
+        assert cli(port, certs, "PING").stdout.strip() == "PONG"
+        cli(port, certs, "PING", tls_args=["--tls", "--cacert", certs.ca, "--cert",
+                                           certs.bad_cert, "--key", certs.bad_key])
+        srv.wait_log("certificate verify failed")
+
+
+def test_tls_subscriber_that_never_reads_is_closed_by_output_limits(certs):
+    port = tls_port()
+    with LoggingServer(tls_port=port, client_output_buffer_limit="pubsub 1mb 256kb 60",
+                       **certs.server_args()) as srv:
+        ctx = _client_ctx(certs)
+        raw = socket.create_connection(("127.0.0.1", port), timeout=10)
+        raw.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        sub = ctx.wrap_socket(raw)
+        sub.sendall(b"*2\r\n$9\r\nSUBSCRIBE\r\n$2\r\nch\r\n")
+        assert sub.recv(100).startswith(b"*3\r\n$9\r\nsubscribe")  # then it never reads
+        pub = redis.Redis(port=srv.port)
+        deadline = time.monotonic() + 20
+        while pub.publish("ch", b"m" * 4096):
+            assert time.monotonic() < deadline, "the subscriber was never disconnected"
+        srv.wait_log("scheduled to be closed ASAP for overcoming of output buffer limits")
+        sub.close()
+        assert pub.ping()
+
+
+def test_tls_subscriber_over_the_soft_limit_is_closed_when_its_time_is_up(certs):
+    """Only the soft limit (64 KB for 1 s): a TLS subscriber that stays past it is closed."""
+    port = tls_port()
+    with LoggingServer(tls_port=port, client_output_buffer_limit="pubsub 0 64kb 1",
+                       **certs.server_args()) as srv:
+        raw = socket.create_connection(("127.0.0.1", port), timeout=10)
+        raw.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        sub = _client_ctx(certs).wrap_socket(raw)
+        sub.sendall(b"*2\r\n$9\r\nSUBSCRIBE\r\n$2\r\nch\r\n")
+        assert sub.recv(100).startswith(b"*3\r\n$9\r\nsubscribe")
+        pub = redis.Redis(port=srv.port)
+        for _ in range(2000):  # ~8 MB: more than the socket buffers hold
+            if not pub.publish("ch", b"m" * 4096):
+                break
+        t = time.monotonic()
+        srv.wait_log("scheduled to be closed ASAP for overcoming of output buffer limits")
+        assert time.monotonic() - t < 5
+        assert pub.publish("ch", b"x") == 0
+        sub.close()
