@@ -234,7 +234,9 @@ class ServerRunner:
             hz = srv.config["hz"]
             await trio.sleep(1 / hz)
             srv.update_cached_time()
+            t = time.perf_counter()
             self.active_expire()
+            srv.timing.monitor.add_if_needed("expire-cycle", int((time.perf_counter() - t) * 1000))
             srv.run_hooks("cron")
 
     def active_expire(self) -> None:
