@@ -72,7 +72,7 @@ _NO_REJECT_IN_MULTI = frozenset({"exec", "discard", "quit", "reset"})
 class EvictionState:
     """Per-server eviction state: the pool, the random policies' next db, the time proc."""
 
-    __slots__ = ("pool", "next_db", "running", "startup", "clients")
+    __slots__ = ("pool", "next_db", "running", "startup", "clients", "stamp", "used")
 
     def __init__(self):
         self.pool: list = []  # (score, dbid, key), ascending score; the best is last
@@ -80,6 +80,8 @@ class EvictionState:
         self.running = False  # eviction ran out of time and goes on in the cron
         self.startup = 0
         self.clients = (0, 0)  # (normal, replicas) output bytes, refreshed by the cron
+        self.stamp = None  # what _used_for_eviction's figure was computed at
+        self.used = 0
 
 
 def _init(server) -> None:
@@ -154,9 +156,18 @@ def _cron(server) -> None:
 # -- used memory -------------------------------------------------------------------------------
 
 
+_EMPTY_DB = 3 * memory.getsizeof({})  # data, access and sizes of a db never written to
+
+
 def dataset_memory(server) -> int:
-    """The dbs, and what lazy free has still to release."""
-    return sum(memory.db_dataset(db) for db in server.dbs) + server.lazyfree.pending_bytes
+    """The dbs, and what lazy free has still to release. Runs before every command while
+    maxmemory is set: an untouched db costs one test."""
+    n = server.lazyfree.pending_bytes
+    db_dataset = memory.db_dataset
+    for db in server.dbs:
+        # (expires holds only keys of data; an emptied db's last sizes wait in resized)
+        n += db_dataset(db) if db.data or db.resized else _EMPTY_DB
+    return n
 
 
 def refresh_clients(server) -> tuple[int, int]:
@@ -208,8 +219,16 @@ def used_memory(server) -> int:
 
 def _used_for_eviction(server) -> int:
     """used_memory less what Redis does not count for eviction (replicas', AOF buffers), with
-    the clients' figure of the last cron tick."""
-    return dataset_memory(server) + server.eviction.clients[0] + backlog_memory(server)
+    the clients' figure of the last cron tick. Kept while nothing was written, expired,
+    evicted or lazily freed since (reads, the most of a cache's commands, change nothing)."""
+    st = server.eviction
+    stamp = (server.dirty, server.stat_expired_keys, server.stat_evicted_keys,
+             server.lazyfree.pending_bytes, st.clients, server.master_repl_offset)
+    if stamp == st.stamp:
+        return st.used
+    st.used = used = dataset_memory(server) + st.clients[0] + backlog_memory(server)
+    st.stamp = stamp
+    return used
 
 
 def compact(db) -> None:
@@ -266,6 +285,11 @@ def perform_evictions(server) -> int:
     if policy == "noeviction":
         return EVICT_FAIL
     time_limit = _time_limit(cfg["maxmemory-eviction-tenacity"])
+    if used - limit > limit // 50:
+        # More than 2% over at once: a CPython dict of the keyspace just doubled its table
+        # (Redis refuses such a rehash near maxmemory; CPython cannot). Evict it all now
+        # rather than in slices, or used_memory stays over the limit for seconds.
+        time_limit = None
     started = time.perf_counter()
     lazy = cfg["lazyfree-lazy-eviction"]
     evicted = 0
