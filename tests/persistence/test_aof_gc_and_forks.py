@@ -138,3 +138,17 @@ def test_bgsave_child_reports_progress_and_copy_on_write(tmpdir_path):
         done = info(r)
         assert done["rdb_last_cow_size"] > 0
         assert done["current_save_keys_processed"] == 0
+
+
+def test_key_load_delay_slows_loading_per_key(tmpdir_path):
+    import time
+
+    with ThreadedServer(dir=tmpdir_path, enable_debug_command="yes") as s:
+        r = redis.Redis(port=s.port)
+        r.execute_command("DEBUG", "POPULATE", 200)
+        r.config_set("key-load-delay", 2000)  # 2 ms a key: 0.4 s
+        assert r.config_get("key-load-delay") == {"key-load-delay": "2000"}
+        start = time.monotonic()
+        r.execute_command("DEBUG", "RELOAD")
+        assert time.monotonic() - start >= 0.4
+        assert r.dbsize() == 200

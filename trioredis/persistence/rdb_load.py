@@ -59,9 +59,12 @@ def load_into(server, data, *, drop_expired: bool | None = None, allow_dup: bool
     functions: list[bytes] = []
     access: dict[tuple[int, bytes], tuple[int, int]] = {}  # OP_IDLE/OP_FREQ of loaded keys
     pending_access = None
+    delay = server.config.get("key-load-delay", 0)  # Redis's test knob (debugDelay)
     for ev in events:
         kind = ev[0]
         if kind == "key":
+            if delay:
+                _debug_delay(delay)
             _, dbid, key, value, expire, rtype = ev
             if pending_access is not None:
                 access[dbid, key] = pending_access
@@ -181,6 +184,17 @@ def _commit(server, staged: dict, allow_dup: bool) -> None:
                     db.expires.pop(k, None)
                 if db.scan_log is not None:
                     db.scan_log.append(k)
+
+
+def _debug_delay(usec: int) -> None:
+    """Redis's debugDelay: sleep ``usec`` microseconds; a negative value sleeps 1 us with a
+    probability of 1/|usec| (short sleeps made statistically)."""
+    import random
+
+    if usec < 0:
+        usec = 1 if random.randrange(-usec) == 0 else 0
+    if usec:
+        time.sleep(usec / 1e6)
 
 
 def _show(key: bytes) -> str:

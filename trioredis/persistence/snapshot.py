@@ -35,6 +35,8 @@ from .child_info import ChildInfo
 
 # Redis's hidden test knob: microseconds to sleep per key while writing a snapshot.
 param("rdb-key-save-delay", "int", 0, hidden=True)
+# And per key while loading (Redis's key-load-delay; negative: 1 us every |n| keys on average).
+param("key-load-delay", "int", 0, hidden=True)
 
 BGSAVE_RETRY_DELAY = 5  # seconds between failed automatic BGSAVE attempts (Redis's)
 
