@@ -228,3 +228,25 @@ def test_keys_made_ready_by_the_script_wait_for_its_end():
         assert script.join() == b"done"
         assert list(blocked.join()) == [b"x", b"z"]
         assert other.lrange("x", 0, -1) == [b"y"]
+
+
+def test_a_client_that_hangs_up_is_freed_during_the_script(srv):
+    """processEventsWhileBlocked frees clients that closed (a replica that left stops counting
+    for connected_slaves / min-replicas while the script runs): the script sees
+    connected_clients drop."""
+    other = client(srv)
+    gone = client(srv)
+    gone.ping()
+    before = other.info("clients")["connected_clients"]
+    bg = Background(srv, "EVAL", """
+        for i = 1, 300000 do
+            local info = redis.call('info', 'clients')
+            if string.find(info, 'connected_clients:' .. ARGV[1] .. '\\r\\n', 1, true) then
+                return 'freed'
+            end
+        end
+        return redis.call('info', 'clients')""", 0, str(before + 1 - 1))  # + the script's link
+    wait_busy(other)
+    gone.connection_pool.disconnect()
+    assert bg.join() == b"freed"
+    assert other.info("clients")["connected_clients"] == before

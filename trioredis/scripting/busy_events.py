@@ -97,22 +97,52 @@ def process(runner) -> None:
             for s in listeners:
                 if s.fileno() in ready:
                     _accept(runner, s)
+    from ..connection import Connection
+
     conns = {}
+    watched = {}  # not served now (output pending, blocked): only a hang-up is looked for
     for conn in list(runner.connections):
-        if conn.closed or conn.busy or conn.draining or conn.outq:
-            continue
-        if conn.client.blocked is not None or conn.client.killed:
-            continue
-        conns[conn.sock.fileno()] = conn
-    if not conns:
+        if conn.closed or conn.busy or conn.client.killed:
+            continue  # (the script's caller is busy: it is never freed meanwhile)
+        if conn.draining or conn.outq or conn.client.blocked is not None:
+            if type(conn).wait_readable is Connection.wait_readable:  # (not TLS)
+                watched[conn.sock.fileno()] = conn
+        else:
+            conns[conn.sock.fileno()] = conn
+    if not conns and not watched:
         return
     poller = select.poll()
     for fd in conns:
+        poller.register(fd, select.POLLIN)
+    for fd in watched:
         poller.register(fd, select.POLLIN)
     for fd, _ in poller.poll(0):
         conn = conns.get(fd)
         if conn is not None:
             _serve(srv, conn)
+            continue
+        conn = watched.get(fd)
+        if conn is not None and _hung_up(conn):
+            _free(srv, conn)
+
+
+def _hung_up(conn) -> bool:
+    try:
+        return conn.sock.recv(1, socket.MSG_PEEK) == b""
+    except (BlockingIOError, InterruptedError):
+        return False
+    except OSError:
+        return True
+
+
+def _free(srv, conn) -> None:
+    """A client that hung up is freed at once, as processEventsWhileBlocked does (its
+    freeClientsInAsyncFreeQueue): a replica that left stops counting for INFO's
+    connected_slaves and min-replicas while the script still runs. The connection's task
+    frees it again when the loop runs (free_client is idempotent, as client eviction uses)."""
+    conn.peer_closed = True
+    conn.kill()
+    srv.free_client(conn.client)
 
 
 def _serve(srv, conn) -> None:
@@ -137,7 +167,8 @@ def _serve_into_parser(srv, conn) -> None:
     except OSError:
         return
     if not data:
-        return  # a hang-up: the loop's next read sees it too
+        _free(srv, conn)
+        return
     srv.stat_net_input_bytes += len(data)
     parser = conn.parser
     if parser.authenticated is not c.authenticated:
