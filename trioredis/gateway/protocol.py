@@ -321,7 +321,7 @@ def parse_head(head: bytes) -> HttpRequest:
 
 _REASONS = {200: "OK", 400: "Bad Request", 401: "Unauthorized", 403: "Forbidden",
             404: "Not Found", 405: "Method Not Allowed", 426: "Upgrade Required",
-            431: "Request Header Fields Too Large", 500: "Internal Server Error",
+            431: "Request Header Fields Too Large", 500: "Internal Server Error", 501: "Not Implemented",
             503: "Service Unavailable"}
 
 

@@ -20,6 +20,7 @@ from trio_websocket import wrap_server_stream
 from ..server import accept_one, fmt_addr, open_listener
 from ..tls import gateway_context, serve_terminated
 from . import protocol as P
+from . import routes
 from .session import Session
 from .sockstream import SockStream
 
@@ -157,7 +158,10 @@ class Gateway:
         return req
 
     async def _http(self, stream: SockStream, req: P.HttpRequest) -> None:
-        if req.method not in ("GET", "HEAD"):
+        resp = routes.answer(self, req)  # /metrics
+        if resp is not None:
+            pass
+        elif req.method not in ("GET", "HEAD"):
             resp = P.http_response(405, b"method not allowed\n", headers=[("Allow", "GET, HEAD")])
         elif req.path == "/ws":
             resp = P.http_response(426, b"this is a WebSocket endpoint\n",
@@ -202,6 +206,7 @@ class Gateway:
         refused, authed = self._refuse(req)
         if refused is not None:
             status, text = refused
+            routes.count_refused(self, status)
             await stream.send_all(P.http_response(status, text.encode() + b"\n"))
             return
         async with trio.open_nursery() as nursery:

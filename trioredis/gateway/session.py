@@ -21,6 +21,7 @@ from ..datatypes.stream import Stream, fmt_id
 from ..errors import WRONGTYPE
 from ..protocol.replies import NULL_ARRAY, ErrorReply
 from . import protocol as P
+from .routes import count_drop, stats_of
 
 if TYPE_CHECKING:
     from .server import Gateway
@@ -100,6 +101,8 @@ class Session:
         self.subs_event: trio.Event | None = None
         self.read_scope: trio.CancelScope | None = None
         self.nursery: trio.Nursery | None = None
+        self.info_sub = None  # the read-only INFO subscription (info_view.InfoSub), if any
+        stats_of(gateway)["opened"] += 1
 
     def _new_client(self):
         c = self.server.new_client(self.peer, self.local, -1)
@@ -146,6 +149,8 @@ class Session:
         if self.closing is not None:
             return
         self.closing = (code, reason)
+        if code is not None:
+            count_drop(self.gw, _DROP_REASONS.get(code, str(code)))
         self.flush_first = flush
         if not flush:
             self.outq.clear()
@@ -547,6 +552,11 @@ class Session:
                     else:
                         start = entries[-1][0]
                 await checkpoint()
+
+
+_DROP_REASONS = {P.TRY_AGAIN_LATER: "slow", P.POLICY: "policy", P.UNSUPPORTED_DATA: "binary",
+                 P.INVALID_PAYLOAD: "bad_json", P.PROTOCOL_ERROR: "protocol",
+                 P.GOING_AWAY: "shutdown"}
 
 
 def _with_ref(obj: dict, ref) -> dict:
