@@ -9,6 +9,7 @@ of 100 000). The table gives requests/s, server CPU µs per request, and triored
     python benchmarks/scripting_bench.py            # -n 100000 (the 100-command script: n/10)
     python benchmarks/scripting_bench.py --quick    # a smoke run
     python benchmarks/scripting_bench.py --runs 3 --port 24500   # medians of 3, fixed ports
+    python benchmarks/scripting_bench.py --in-process   # µs per request via Server.execute
 
 Each run starts fresh servers; with ``--runs`` > 1 every run's ratio is printed, then the
 medians (a shared machine swings by ±30 % from one run to the next).
@@ -78,6 +79,38 @@ def one_run(port, server_cpu, bench_cpu, requests: int) -> list[tuple]:
     return rows
 
 
+def in_process(rounds: int = 7) -> None:
+    """µs of CPU per request through ``Server.execute`` (no sockets): INCR, EVALSHA of the
+    INCR script, and of the 100-command script; the best of ``rounds`` (a shared machine
+    only ever slows a round down)."""
+    import time
+
+    sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    from trioredis.core import Server
+
+    srv = Server()
+    c = srv.new_client()
+
+    def load(body: str) -> bytes:
+        return srv.execute(c, [b"SCRIPT", b"LOAD", body.encode()])
+
+    cases = [("INCR", [b"INCR", b"key"], 20_000),
+             ("EVALSHA INCR script", [b"EVALSHA", load(INCR), b"1", b"key"], 5_000),
+             ("EVALSHA 100-command script", [b"EVALSHA", load(HUNDRED), b"1", b"key"], 300)]
+    print("| request (in process) | µs CPU |")
+    print("|---|---|")
+    for label, argv, n in cases:
+        for _ in range(n // 10):
+            srv.execute(c, argv)
+        best = float("inf")
+        for _ in range(rounds):
+            t = time.process_time()
+            for _ in range(n):
+                srv.execute(c, argv)
+            best = min(best, (time.process_time() - t) / n * 1e6)
+        print(f"| {label} | {best:.2f} |")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -86,7 +119,12 @@ def main() -> None:
     ap.add_argument("--runs", type=int, default=1, help="runs (fresh servers each); medians")
     ap.add_argument("--port", type=int, default=0,
                     help="trioredis on PORT, redis on PORT+1 (default: free ports)")
+    ap.add_argument("--in-process", action="store_true",
+                    help="µs of CPU per request through Server.execute, no sockets")
     args = ap.parse_args()
+    if args.in_process:
+        in_process()
+        return
     if not shutil.which("redis-benchmark"):
         sys.exit("redis-benchmark not found: apt-get install redis-tools")
     two = (os.cpu_count() or 1) >= 2

@@ -145,3 +145,23 @@ def test_gc_step_every_fifty_runs_keeps_memory_bounded(srv, c):
     for _ in range(2000):
         assert run(srv, c, "evalsha", sha, 0) == 1
     assert srv.scripting.state.memory() < before + 4 * 1024 * 1024
+
+
+def test_after_a_write_the_server_state_cannot_fail_the_script(srv, c):
+    """scriptVerifyWriteCommandAllow: once the script wrote, min-replicas (and read-only
+    replica, disk error) checks are skipped, so it is never left half done
+    (unit/scripting 'not enough good replicas state change during long script')."""
+    answers = iter([1])  # one good replica for the first check, none afterwards
+    srv.hooks["good_replicas"] = [lambda: next(answers, 0)]
+    srv.config.values["min-replicas-to-write"] = 1
+    srv.update_guard()
+    try:
+        r = ev(srv, c, "redis.call('set', 'a', 1) return redis.call('set', 'b', 2)", 0)
+        assert r == Raw(b"+OK\r\n")
+        assert run(srv, c, "mget", "a", "b") == [b"1", b"2"]
+        # a script that has not written yet is refused
+        r = ev(srv, c, "return redis.call('set', 'c', 3)", 0)
+        assert r.message.startswith("NOREPLICAS Not enough good replicas to write.")
+    finally:
+        srv.config.values["min-replicas-to-write"] = 0
+        srv.update_guard()

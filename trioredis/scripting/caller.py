@@ -145,9 +145,11 @@ def checked_call(engine, run, argv: list):
             return _refuse(srv, cmd, b"ERR " + denied.encode())
     if run.read_only and cmd.name in registry.MAY_REPLICATE:  # writes, for a script
         return _refuse(srv, cmd, WRITE_RO)
-    if cmd.write:
-        if run.read_only:
-            return _refuse(srv, cmd, WRITE_RO)
+    if cmd.write and run.read_only:
+        return _refuse(srv, cmd, WRITE_RO)
+    if cmd.write and not run.write_dirty:
+        # Once the script has written, it cannot be failed on the server's state any more
+        # (scriptVerifyWriteCommandAllow: SCRIPT_WRITE_DIRTY skips what follows).
         caller = run.caller
         if srv.role == "slave" and srv.config["replica-read-only"] and not caller.is_master:
             return _refuse(srv, cmd, READONLY.encode())
