@@ -53,5 +53,3 @@ def memory_parts(c, now_ms: int):
 def client_memory(c, now_ms: int) -> int:
     """tot-mem: what client eviction (maxmemory-clients) and used_memory count."""
     return memory_parts(c, now_ms)[2]
-
-

@@ -1,4 +1,7 @@
-"""MEMORY USAGE: an honest estimate of the bytes a key and its value take in this process.
+"""What keys cost: MEMORY USAGE's estimate, and the used_memory model (below) that INFO,
+maxmemory and eviction use (docs/memory.md says what it counts and how close it is to RSS).
+
+MEMORY USAGE: an honest estimate of the bytes a key and its value take in this process.
 
 The estimate is ``sys.getsizeof`` of the key, the value's container and its elements, plus the
 keyspace dict's per-entry cost. Large collections are sampled as Redis samples them: the first
