@@ -73,7 +73,8 @@ class RealNode:
         return [REDIS_SERVER, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
                 "--appendonly", "no", "--daemonize", "no", "--dir", self.dir,
                 "--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf",
-                "--cluster-node-timeout", str(self.timeout), *self.extra]
+                "--cluster-node-timeout", str(self.timeout), "--enable-debug-command", "yes",
+                *self.extra]
 
     def start(self) -> None:
         self.log = open(os.path.join(self.dir, "log"), "ab")
@@ -108,7 +109,8 @@ class RealNode:
 
     def stop(self) -> None:
         self.halt()
-        shutil.rmtree(self.dir, ignore_errors=True)
+        if not os.environ.get("RCLUSTER_KEEP_DIRS"):  # for a post-mortem: keep logs, nodes.conf
+            shutil.rmtree(self.dir, ignore_errors=True)
 
     def nodes(self) -> list[list[str]]:
         text = self.client.execute_command("CLUSTER", "NODES")
@@ -128,7 +130,8 @@ class TrioNode(RealNode):
         return [sys.executable, "-m", "trioredis", "server", "--port", str(self.port),
                 "--bind", "127.0.0.1", "--save", "", "--dir", self.dir,
                 "--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf",
-                "--cluster-node-timeout", str(self.timeout), *self.extra]
+                "--cluster-node-timeout", str(self.timeout), "--enable-debug-command", "yes",
+                *self.extra]
 
 
 def all_agree(nodes) -> bool:

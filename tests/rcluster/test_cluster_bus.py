@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import socket
 import subprocess
+import time
 
 import pytest
 import redis
@@ -169,6 +170,7 @@ def test_clusterdown_when_a_slot_is_unserved():
 def test_real_redis_and_trioredis_in_one_cluster(trio3):
     real = RealNode("--cluster-announce-hostname", "real-node", timeout=3000)
     real_id = real.id
+    slot = key_slot(b"to-real")
     try:
         # The real node is the one that meets.
         real.client.execute_command("CLUSTER", "MEET", "127.0.0.1", trio3[0].port)
@@ -181,7 +183,6 @@ def test_real_redis_and_trioredis_in_one_cluster(trio3):
         mine = {r[0]: r for r in trio3[1].nodes()}
         assert mine[real.id][1] == f"127.0.0.1:{real.port}@{real.port + 10000},real-node"
         # Give the real node an empty slot the way resharding does (SETSLOT on both sides).
-        slot = key_slot(b"to-real")
         src_id, _ = owner_of(real, slot)
         src = next(n for n in trio3 if n.id == src_id)
         src.client.delete("to-real")
@@ -222,6 +223,10 @@ def test_real_redis_and_trioredis_in_one_cluster(trio3):
                 n.client.execute_command("CLUSTER", "FORGET", real_id)
             except redis.ResponseError:
                 pass
+        # Its slot is unassigned now: a trioredis node takes it back, the cluster is whole.
+        trio3[0].client.execute_command("CLUSTER", "ADDSLOTS", slot)
+        wait_for(lambda: all_agree(trio3) and all(n.state_ok() for n in trio3), 20,
+                 "three nodes, all slots served")
 
 
 def test_reshard_under_writes_loses_and_duplicates_nothing():
@@ -277,3 +282,81 @@ def test_reshard_under_writes_loses_and_duplicates_nothing():
     finally:
         for n in nodes:
             n.stop()
+
+
+def test_blocked_client_is_redirected_when_its_slot_moves(trio3):
+    import threading
+
+    slot = key_slot(b"blocked-list")
+    src_id, _ = owner_of(trio3[0], slot)
+    src = next(n for n in trio3 if n.id == src_id)
+    dst = next(n for n in trio3 if n.id != src_id)
+    result = {}
+
+    def block():
+        with socket.create_connection(("127.0.0.1", src.port), timeout=30) as sock:
+            sock.sendall(b"*3\r\n$5\r\nBLPOP\r\n$12\r\nblocked-list\r\n$1\r\n0\r\n")
+            result["reply"] = sock.recv(1000)
+
+    t = threading.Thread(target=block)
+    t.start()
+    wait_for(lambda: src.client.info("clients")["blocked_clients"] == 1, 10, "BLPOP to block")
+    dst.client.execute_command("CLUSTER", "SETSLOT", slot, "IMPORTING", src.id)
+    src.client.execute_command("CLUSTER", "SETSLOT", slot, "MIGRATING", dst.id)
+    for n in (dst, src):
+        n.client.execute_command("CLUSTER", "SETSLOT", slot, "NODE", dst.id)
+    t.join(20)
+    assert result["reply"] == f"-MOVED {slot} 127.0.0.1:{dst.port}\r\n".encode()
+    wait_for(lambda: all_agree(trio3), 15, "agreement")
+
+
+def test_an_expired_key_of_a_migrating_slot_is_asked_for(trio3):
+    """unit/cluster/misc: 'Key lazy expires during key migration'."""
+    slot = key_slot(b"FOO")
+    src_id, _ = owner_of(trio3[0], slot)
+    src = next(n for n in trio3 if n.id == src_id)
+    dst = next(n for n in trio3 if n.id != src_id)
+    src.client.execute_command("DEBUG", "SET-ACTIVE-EXPIRE", 0)
+    try:
+        src.client.set("FOO", "BAR", px=10)
+        src.client.execute_command("CLUSTER", "SETSLOT", slot, "MIGRATING", dst.id)
+        dst.client.execute_command("CLUSTER", "SETSLOT", slot, "IMPORTING", src.id)
+        time.sleep(0.05)  # the TTL is 10 ms: this waits for it to pass, not for a server
+        assert raw(src, "GET", "FOO") == f"-ASK {slot} 127.0.0.1:{dst.port}"
+        assert src.client.ping()
+    finally:
+        src.client.execute_command("DEBUG", "SET-ACTIVE-EXPIRE", 1)
+        for n in (src, dst):
+            n.client.execute_command("CLUSTER", "SETSLOT", slot, "STABLE")
+
+
+def test_bad_and_reset_bus_links_do_not_hurt_the_node():
+    import struct
+
+    from trioredis.rcluster import bus
+
+    n = TrioNode(timeout=3000)
+    try:
+        cport = n.port + 10000
+        for payload in (b"GET / HTTP/1.1\r\n\r\n", b"RCmb" + struct.pack(">I", 10),
+                        bus.encode(bus.Message(type=bus.PING, sender=b"z" * 40))[:3000]):
+            s = socket.create_connection(("127.0.0.1", cport), timeout=5)
+            s.sendall(payload)
+            # Reset the connection (SO_LINGER 0): the node sees ECONNRESET.
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            s.close()
+        # A well-formed MEET from an unknown sender gets a PONG from the node.
+        s = socket.create_connection(("127.0.0.1", cport), timeout=5)
+        s.sendall(bus.encode(bus.Message(type=bus.MEET, sender=b"e" * 40, port=1, cport=2)))
+        reader = bus.BusReader()
+        got = []
+        deadline = time.monotonic() + 10
+        while not got and time.monotonic() < deadline:
+            got = reader.feed(s.recv(65536))
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        s.close()
+        assert got[0].type == bus.PONG and got[0].sender.decode() == n.id
+        assert n.client.ping()
+        assert n.proc.poll() is None
+    finally:
+        n.stop()

@@ -15,6 +15,7 @@ import time
 import trio
 
 from . import bus
+from .routing import redirect_blocked
 
 
 def now_ms() -> int:
@@ -78,7 +79,10 @@ class BusRunner:
                 nursery.start_soon(self._accept, sock)
             try:
                 while True:
-                    self._tick()
+                    try:
+                        self._tick()
+                    except Exception as e:  # a bug in the cron must not take the node down
+                        rc.server.log.warning(f"cluster cron failed: {e!r}")
                     await trio.sleep(0.1)
             finally:
                 for sock in listeners:
@@ -93,11 +97,17 @@ class BusRunner:
                 self.connecting.add(node.name)
                 self.nursery.start_soon(self._connect, node)
         rc.flush_config()
+        redirect_blocked(rc)
 
     async def _accept(self, sock) -> None:
         while True:
-            conn, _ = await sock.accept()
-            conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            try:
+                conn, _ = await sock.accept()
+                conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            except OSError as e:  # out of descriptors, a connection reset before accept...
+                self.rc.server.log.warning(f"cluster bus: accept failed: {e}")
+                await trio.sleep(0.1)
+                continue
             link = Link(trio.SocketStream(conn), inbound=True)
             self.nursery.start_soon(self._serve, link)
 
@@ -107,7 +117,7 @@ class BusRunner:
         try:
             with trio.move_on_after(max(rc.settings.node_timeout, 1000) / 1000):
                 stream = await trio.open_tcp_stream(node.ip, node.cport)
-        except OSError:
+        except (OSError, ValueError):  # refused, unreachable, no address
             stream = None
         if stream is None:
             if node.ping_sent == 0:
@@ -118,7 +128,10 @@ class BusRunner:
         if rc.state.nodes.get(node.name) is not node or node.link is not None:
             await stream.aclose()
             return
-        stream.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        try:
+            stream.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        except OSError:
+            pass
         link = Link(stream, node=node)
         node.link = link
         rc.state.link_established(link, now_ms())
@@ -126,33 +139,15 @@ class BusRunner:
         await self._serve(link)
 
     async def _serve(self, link: Link) -> None:
-        rc = self.rc
+        """Run one link until it closes. Whatever goes wrong with it (the peer resets it, a
+        bad frame, a bug in processing a message) ends this link only, never the server."""
         self.links.add(link)
         try:
             with link.cancel:
                 async with trio.open_nursery() as n:
                     n.start_soon(self._write, link)
-                    reader = bus.BusReader()
-                    while True:
-                        data = await link.stream.receive_some(65536)
-                        if not data:
-                            break
-                        try:
-                            msgs = reader.feed(data)
-                        except bus.BusError as e:
-                            rc.server.log.verbose(f"cluster bus: dropping a link: {e}")
-                            break
-                        now = now_ms()
-                        for m in msgs:
-                            rc.state.process(link, m, now)
-                            if link.closed:
-                                break
-                        rc.flush_config()
-                        if link.closed:
-                            break
+                    await self._read(link)
                     n.cancel_scope.cancel()
-        except (trio.BrokenResourceError, trio.ClosedResourceError, OSError):
-            pass
         finally:
             link.closed = True
             self.links.discard(link)
@@ -163,14 +158,49 @@ class BusRunner:
             if other is not None and other.inbound_link is link:
                 other.inbound_link = None
             with trio.CancelScope(shield=True):
-                await link.stream.aclose()
+                try:
+                    await link.stream.aclose()
+                except (trio.BrokenResourceError, trio.ClosedResourceError, OSError):
+                    pass
+
+    async def _read(self, link: Link) -> None:
+        rc = self.rc
+        log = rc.server.log
+        reader = bus.BusReader()
+        while True:
+            try:
+                data = await link.stream.receive_some(65536)
+            except (trio.BrokenResourceError, trio.ClosedResourceError, OSError):
+                return
+            if not data:
+                return
+            try:
+                msgs = reader.feed(data)
+            except bus.BusError as e:
+                log.verbose(f"cluster bus: dropping a link: {e}")
+                return
+            now = now_ms()
+            for m in msgs:
+                try:
+                    rc.state.process(link, m, now)
+                except Exception as e:  # a bug here must not take the node down
+                    log.warning(f"cluster bus: error processing a {m.type} message: {e!r}")
+                    return
+                if link.closed:
+                    break
+            rc.flush_config()
+            if link.closed:
+                return
 
     async def _write(self, link: Link) -> None:
-        async for frame in link.recv_q:
-            batch = [frame]
-            while True:
-                try:
-                    batch.append(link.recv_q.receive_nowait())
-                except trio.WouldBlock:
-                    break
-            await link.stream.send_all(b"".join(batch))
+        try:
+            async for frame in link.recv_q:
+                batch = [frame]
+                while True:
+                    try:
+                        batch.append(link.recv_q.receive_nowait())
+                    except trio.WouldBlock:
+                        break
+                await link.stream.send_all(b"".join(batch))
+        except (trio.BrokenResourceError, trio.ClosedResourceError, OSError):
+            link.close()

@@ -62,7 +62,7 @@ def route(rc, c, cmd, argv) -> str | None:
     multiple = False
     missing = existing = 0
     write = False
-    data = rc.server.dbs[0].data
+    db = rc.server.dbs[0]
     for qcmd, qargv in todo:
         write = write or qcmd.write
         try:
@@ -89,7 +89,7 @@ def route(rc, c, cmd, argv) -> str | None:
                 if not multiple:
                     multiple = True
             if migrating or importing:
-                if key in data:
+                if db.peek(key) is not None:  # an expired key is gone (ASK for it), as Redis
                     existing += 1
                 else:
                     missing += 1
@@ -120,6 +120,39 @@ def route(rc, c, cmd, argv) -> str | None:
     if owner is not me:
         return f"MOVED {slot} {endpoint(rc, owner)}:{owner.port}"
     return None
+
+
+def redirect_blocked(rc) -> int:
+    """clusterRedirectBlockedClientIfNeeded for every client blocked on keys of db 0: a slot
+    that moved away or a cluster that went down ends the wait with the redirection."""
+    srv = rc.server
+    blocking = srv.dbs[0].blocking
+    if not blocking:
+        return 0
+    state = rc.state
+    me = state.myself
+    done = 0
+    for key, waiting in list(blocking.items()):
+        slot = key_slot(key)
+        owner = state.slots[slot]
+        for blk in list(waiting):
+            if blk.done:
+                continue
+            c = blk.client
+            if not state.state_ok:
+                text = CLUSTERDOWN
+            elif owner is None:
+                text = CLUSTERDOWN_UNBOUND
+            elif owner is me or slot in state.importing:
+                continue
+            elif c.id in rc.readonly and not blk.cmd.write and me.flags & bus.F_SLAVE \
+                    and me.master is owner:
+                continue
+            else:
+                text = f"MOVED {slot} {endpoint(rc, owner)}:{owner.port}"
+            srv.finish_block(blk, srv.error_reply(text))
+            done += 1
+    return done
 
 
 def _refused_db(name: str, argv) -> str | None:
