@@ -268,6 +268,11 @@ class Server:
         may_replicate = cmd.may_replicate and name != "ping"
         deny_stale = not cmd.stale
         deny_loading = not cmd.loading
+        if cmd.flags_of is not None:  # a script's declared flags decide (getCommandFlags)
+            flags = cmd.flags_of(self, argv)
+            write = "write" in flags
+            may_replicate = "may_replicate" in flags
+            deny_stale = "stale" not in flags
         if name == "exec" and c.multi_queue:
             # EXEC is checked with the flags of what it will run (a replica that became
             # read-only since MULTI refuses it, ...), as processCommand does in Redis 7.0.

@@ -91,3 +91,30 @@ def test_allow_stale_is_the_scripts_stale_flag(srv, c):
     assert {"write", "denyoom"} <= script_call_flags(ev, frozenset())
     assert "denyoom" not in script_call_flags(ev, frozenset({"allow-oom"}))
     assert "may_replicate" not in script_call_flags(ev, frozenset({"no-writes"}))
+
+
+def test_a_stale_replica_refuses_scripts_by_their_flags(srv, c):
+    """processCommand's MASTERDOWN uses the script's flags: a script without allow-stale
+    gets the generic text; with allow-stale it runs (unit/scripting 'allow-stale shebang
+    flag')."""
+    class DownLink:
+        def is_up(self):
+            return False
+
+    srv.config.values["replica-serve-stale-data"] = False
+    srv.role = "slave"
+    srv.master_link = DownLink()
+    srv.update_guard()
+    generic = "MASTERDOWN Link with MASTER is down and replica-serve-stale-data is set to 'no'."
+    try:
+        assert run(srv, c, "eval", "return redis.call('get','x')", 1, "x") == ErrorReply(generic)
+        assert run(srv, c, "eval", "#!lua flags=no-writes\nreturn 1", 0) == ErrorReply(generic)
+        assert run(srv, c, "eval", "#!lua flags=allow-stale,no-writes\nreturn 1", 0) == 1
+        r = run(srv, c, "eval", "#!lua flags=allow-stale,no-writes\nreturn redis.call('get','x')",
+                1, "x")
+        assert r.message.startswith("ERR Can not execute the command on a stale replica")
+    finally:
+        srv.role = "master"
+        srv.master_link = None
+        srv.config.values["replica-serve-stale-data"] = True
+        srv.update_guard()
