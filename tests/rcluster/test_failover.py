@@ -116,6 +116,16 @@ def test_a_trioredis_replica_takes_over_and_the_old_master_follows_it():
             n.stop()
 
 
+def manual_failover(replica, master, nodes, mode=()):
+    """CLUSTER FAILOVER [mode] on ``replica``: it ends a master with ``master``'s slots and
+    ``master`` its replica, in every node's view."""
+    old_slots = slots_of(nodes[0], master.id)
+    assert replica.client.execute_command("CLUSTER", "FAILOVER", *mode) == b"OK"
+    wait_for(lambda: all(slots_of(n, replica.id) == old_slots
+                         and rows(n)[master.id][3] == replica.id for n in nodes), DEADLINE,
+             f"CLUSTER FAILOVER {' '.join(mode)} on the {replica.kind} replica")
+
+
 def test_failover_force_and_takeover():
     nodes = [TrioNode(timeout=TIMEOUT) for _ in range(4)]
     try:
@@ -131,15 +141,18 @@ def test_failover_force_and_takeover():
         with pytest.raises(redis.ResponseError, match="^You should send CLUSTER FAILOVER "
                                                      "to a replica$"):
             masters[0].client.execute_command("CLUSTER", "FAILOVER", "FORCE")
-        old_slots = slots_of(masters[1], masters[0].id)
-        assert spare.client.execute_command("CLUSTER", "FAILOVER", "FORCE") == b"OK"
-        wait_for(lambda: slots_of(masters[1], spare.id) == old_slots
-                 and rows(masters[1])[masters[0].id][3] == spare.id, DEADLINE,
-                 "FORCE: the replica elected while its master is up, which follows it")
-        assert masters[0].client.execute_command("CLUSTER", "FAILOVER", "TAKEOVER") == b"OK"
-        wait_for(lambda: all(slots_of(n, masters[0].id) == old_slots for n in nodes)
-                 and rows(masters[2])[spare.id][3] == masters[0].id, DEADLINE,
-                 "TAKEOVER: the slots back without a vote")
+        wait_for(lambda: spare.client.info("replication")["master_link_status"] == "up",
+                 20, "the replica to sync")
+        keys = keys_for(None, slots_of(masters[1], masters[0].id)[0], 20)
+        write_acked(masters[0], keys)
+        # Plain: the master pauses its writers, the replica catches up, then is elected.
+        manual_failover(spare, masters[0], nodes)
+        assert all(spare.client.get(k) == f"v-{k}".encode() for k in keys)
+        assert masters[0].client.info("replication")["role"] == "slave"
+        # A vote without the master's agreement (masters vote once per 2 x node timeout for
+        # the replicas of one master: this is a vote about another master, spare).
+        manual_failover(masters[0], spare, nodes, ("FORCE",))
+        manual_failover(spare, masters[0], nodes, ("TAKEOVER",))  # no vote at all
     finally:
         for n in nodes:
             n.stop()
@@ -165,6 +178,14 @@ def test_mixed_cluster_fails_over_both_ways():
         for rep in (t_rep, r_rep, t_rep2):
             wait_for(lambda rep=rep: rep.client.info("replication")["master_link_status"]
                      == "up", 30, "replicas to sync")
+        # Manual failovers across kinds: a real replica asks a trioredis master to pause
+        # (MFSTART), then the trioredis node, now a replica of a real master, asks it back.
+        manual_failover(r_rep, t1, nodes)
+        wait_for(lambda: t1.client.info("replication")["master_link_status"] == "up", 30,
+                 "the trioredis node to replicate the real one")
+        manual_failover(t1, r_rep, nodes)
+        wait_for(lambda: r_rep.client.info("replication")["master_link_status"] == "up", 30,
+                 "the real node to replicate the trioredis one again")
         survivors = list(nodes)
         for victim, replica in ((r1, t_rep), (t1, r_rep)):  # real -> trio, trio -> real
             vid, rid = victim.id, replica.id

@@ -480,11 +480,8 @@ def cluster_failover(c, argv):
     if not mode:
         if me.master.failed or me.master.link is None:
             raise CommandError("ERR Master is down or failed, please use CLUSTER FAILOVER FORCE")
-        # The coordinated failover (MFSTART, the master pausing its clients until the offsets
-        # match) is not implemented yet: say so rather than act differently from Redis.
-        raise CommandError("ERR CLUSTER FAILOVER without FORCE or TAKEOVER is not supported by "
-                           "trioredis yet")
-    if mode == b"takeover":
+        failover.start_manual(st, _now())  # MFSTART; the master pauses, we catch up
+    elif mode == b"takeover":
         failover.takeover(st, _now())
     else:
         failover.force(st, _now())

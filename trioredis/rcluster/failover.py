@@ -35,10 +35,68 @@ class Election:
 
 
 MF_TIMEOUT = 5000
+MF_PAUSE_MULT = 2
+
+
+class ManualFailover:
+    """CLUSTER FAILOVER without options (clusterState mf_*): on the master, who asked and until
+    when its writers are paused; on the replica, the master's offset to reach."""
+
+    def __init__(self, end: int, replica=None):
+        self.end = end
+        self.replica = replica  # master side: the replica that sent MFSTART
+        self.master_offset = -1  # replica side: the paused master's offset, once heard
+        self.can_start = False
+
+
+def start_manual(st, now: int) -> None:
+    """Replica: CLUSTER FAILOVER. Ask the master to pause (MFSTART), then catch up."""
+    st.manual = ManualFailover(now + MF_TIMEOUT)
+    st.send(st.myself.master.link, st.header(bus.MFSTART))
+
+
+def on_mfstart(st, sender, now: int) -> None:
+    """Master: a replica of ours asks for a manual failover: pause writers, tell our offset."""
+    if sender is None or sender.master is not st.myself:
+        return
+    reset_manual(st)
+    st.manual = ManualFailover(now + MF_TIMEOUT, replica=sender)
+    st.pause_writes(now + MF_TIMEOUT * MF_PAUSE_MULT)
+    st.send_ping(sender.link or sender.inbound_link, bus.PING, now)
+
+
+def on_paused_master(st, sender, m: bus.Message) -> None:
+    """Replica: our master's PING says it is paused; its offset is the one to reach."""
+    mf = st.manual
+    if mf is not None and mf.replica is None and mf.master_offset == -1 \
+            and st.myself.master is sender and m.mflags[0] & bus.MF_PAUSED:
+        mf.master_offset = m.offset
+
+
+def reset_manual(st) -> None:
+    if st.manual is not None and st.manual.replica is not None:
+        st.unpause_writes()
+    st.manual = None
+
+
+def manual_tick(st, now: int) -> None:
+    """manualFailoverCheckTimeout and clusterHandleManualFailover."""
+    mf = st.manual
+    if mf is None:
+        return
+    if now > mf.end:
+        reset_manual(st)
+        return
+    if mf.replica is not None or mf.can_start or mf.master_offset < 0:
+        return
+    if st.repl_offset() >= mf.master_offset:
+        mf.can_start = True
+        force(st, now)
 
 
 def force(st, now: int) -> None:
-    """CLUSTER FAILOVER FORCE: an election now, without the master's agreement."""
+    """CLUSTER FAILOVER FORCE (and a manual failover whose replica caught up): an election
+    now, masters voting though our master is not failed."""
     el = Election()
     el.manual = True
     el.manual_end = now + MF_TIMEOUT
@@ -124,6 +182,7 @@ def replace_master(st, now: int) -> None:
             st.add_slot(me, slot)
     st.on_promoted()
     st.election = Election()
+    reset_manual(st)
     st.update_state(now)
     st.on_save()
     for n in list(st.nodes.values()):  # clusterBroadcastPong(CLUSTER_BROADCAST_ALL)

@@ -97,6 +97,8 @@ class RedisCluster:
         st.on_publish = self._publish
         st.on_new_master = self.follow
         st.on_promoted = self.unfollow
+        st.pause_writes = self.pause_writes
+        st.unpause_writes = self.unpause_writes
         st.data_age = self.data_age
         self.runner = BusRunner(self)
         db = server.dbs[0]
@@ -176,6 +178,21 @@ class RedisCluster:
             return 0
         since = link.last_io if link.is_up() else link.down_since
         return int((time.time() - since) * 1000)
+
+    def pause_writes(self, until_ms: int) -> None:
+        """A manual failover's master: writers wait (CLIENT PAUSE WRITE), as Redis's
+        pauseClients(PAUSE_DURING_FAILOVER)."""
+        from ..commands.connection import pause_state
+
+        srv = self.server
+        pause_state(srv).pause(srv.now_ms() + max(0, until_ms - now_ms()), False)
+
+    def unpause_writes(self) -> None:
+        from ..commands.connection import pause_state
+
+        srv = self.server
+        if srv.client_pause is not None:
+            pause_state(srv).unpause()
 
     def unfollow(self) -> None:
         from ..replication import replication_of

@@ -49,6 +49,9 @@ class ClusterState:
         self.on_promoted = lambda: None  # a failover made us a master
         self.data_age = lambda: 0  # ms since the replication link last heard the master
         self.election = failover.Election()
+        self.manual: failover.ManualFailover | None = None
+        self.pause_writes = lambda until_ms: None  # a manual failover's master pauses writers
+        self.unpause_writes = lambda: None
         if myself is None:
             myself = Node(random_name(), bus.F_MYSELF | bus.F_MASTER)
             myself.ctime = now_ms
@@ -124,6 +127,8 @@ class ClusterState:
         self.on_save()
 
     def set_replica_of(self, n: Node, master: Node) -> None:
+        if n is self.myself:
+            failover.reset_manual(self)
         if n.is_master:
             for slot in bitmap_slots(n.slots):
                 self.del_slot(slot)
@@ -159,7 +164,9 @@ class ClusterState:
             offset=self.repl_offset(), myslots=bytes(master.slots),
             slaveof=me.master.bname if me.is_replica and me.master else bus.NULL_NAME,
             myip=s.announce_ip, state=bus.CLUSTER_OK if self.state_ok else bus.CLUSTER_FAIL,
-            hostname=s.announce_hostname or None)
+            hostname=s.announce_hostname or None,
+            mflags=bytes([bus.MF_PAUSED if me.is_master and self.manual is not None
+                          and self.manual.replica is not None else 0, 0, 0]))
 
     def send(self, link, m: bus.Message) -> None:
         if link is None:
@@ -263,6 +270,8 @@ class ClusterState:
         elif m.type == bus.AUTH_ACK:
             if sender is not None:
                 failover.count_ack(self, sender, m)
+        elif m.type == bus.MFSTART:
+            failover.on_mfstart(self, sender, now)
         elif m.type in (bus.PUBLISH, bus.PUBLISHSHARD):
             if sender is not None:
                 self.on_publish(m.channel, m.message, m.type == bus.PUBLISHSHARD)
@@ -315,6 +324,8 @@ class ClusterState:
                 self.clear_failure_if_needed(node, now)
         if sender is None:
             return
+        if m.mflags[0] & bus.MF_PAUSED:
+            failover.on_paused_master(self, sender, m)
         if m.slaveof == bus.NULL_NAME:
             self.set_node_as_master(sender)
         else:
@@ -516,6 +527,7 @@ class ClusterState:
         if changed:
             for node in self.nodes.values():
                 self.mark_failing_if_needed(node, now)
+        failover.manual_tick(self, now)
         failover.replica_tick(self, now)
         self.update_state(now)
         return need_link
