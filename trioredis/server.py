@@ -427,7 +427,7 @@ def show_logo(cfg: Config, log: Logger, port: int) -> None:
     log file, no syslog, a terminal), else its one-line form, as redisAsciiArt decides."""
     from .info import VERSION
 
-    mode = "standalone"
+    mode = "cluster" if cfg["cluster-enabled"] else "standalone"
     if cfg["always-show-logo"] or (not cfg["logfile"] and not cfg["syslog-enabled"]
                                    and _isatty(sys.stdout)):
         log.raw(NOTICE, logo("trioredis", VERSION, mode, port, os.getpid(),

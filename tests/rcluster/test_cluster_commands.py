@@ -135,6 +135,14 @@ def test_epochs_like_redis(both):
         node.client.execute_command("CLUSTER", "RESET", "HARD")
 
 
+def test_info_says_cluster(both):
+    for node in both:
+        assert node.client.info("server")["redis_mode"] == "cluster"
+        assert node.client.info("cluster") == {"cluster_enabled": 1}
+    with open(f"{both[1].dir}/log") as f:  # stdout is a file: the one-line form
+        assert f"Running mode=cluster, port={both[1].port}." in f.read()
+
+
 def test_myself_line_and_myid(both):
     real, ours = both
     for node in both:

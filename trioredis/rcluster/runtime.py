@@ -110,6 +110,7 @@ class RedisCluster:
         server.add_hook("tasks", self.runner.run)
         server.add_hook("client_freed", self._client_freed)
         server.add_hook("info_cluster", self._info)
+        server.add_hook("info_server", self._info_server)
         self.refresh_myself()
         self.flush_config()
 
@@ -230,6 +231,10 @@ class RedisCluster:
 
     def _info(self, server, lines):
         return ["cluster_enabled:1"]
+
+    def _info_server(self, server, lines):
+        return ["redis_mode:cluster" if line == "redis_mode:standalone" else line
+                for line in lines]
 
     def now(self) -> int:
         return now_ms()
