@@ -135,6 +135,43 @@ def test_epochs_like_redis(both):
         node.client.execute_command("CLUSTER", "RESET", "HARD")
 
 
+def test_scripts_keys_checked_as_redis(both):
+    from trioredis.rcluster.slots import key_slot
+
+    for node in both:
+        node.client.execute_command("CLUSTER", "RESET")
+        node.client.config_set("cluster-require-full-coverage", "no")
+        node.client.execute_command("CLUSTER", "ADDSLOTSRANGE", 0, 8191)
+    wait_for(lambda: all(n.state_ok() for n in both), 10, "ok")
+    mine = [k for k in (b"k%d" % i for i in range(100)) if key_slot(k) < 8192][:2]
+    other = next(k for k in (b"k%d" % i for i in range(100)) if key_slot(k) >= 8192)
+    assert key_slot(mine[0]) != key_slot(mine[1])
+    body = "#!lua flags=allow-cross-slot-keys\nreturn redis.call('mget', ARGV[1], ARGV[2])"
+    cases = [
+        ("EVAL", "return redis.call('set', KEYS[1], 'v')", 1, mine[0]),
+        ("EVAL", "return redis.call('get', ARGV[1])", 1, mine[0], mine[0]),
+        ("EVAL", "return redis.call('get', ARGV[1])", 0, other),
+        ("EVAL", "return redis.call('get', ARGV[1])", 1, mine[0], mine[1]),
+        ("EVAL", "return redis.call('get', ARGV[1])", 0, mine[1]),
+        ("EVAL", "redis.call('get', ARGV[1]) return redis.call('get', ARGV[2])", 0,
+         mine[0], mine[1]),
+        ("EVAL", "return redis.pcall('get', ARGV[1])", 0, other),
+        ("EVAL", body, 0, mine[0], mine[1]),
+        ("EVAL", "#!lua flags=no-cluster\nreturn 1", 0),
+        ("EVAL", "return 1", 2, mine[0], other),
+        ("EVAL", "#!lua\nredis.call('get', ARGV[1]) return redis.call('get', ARGV[2])", 0,
+         mine[0], mine[1]),
+        ("EVAL", "#!lua\nreturn redis.call('get', ARGV[1])", 1, mine[0], mine[1]),
+        ("EVAL", "#!lua\nreturn redis.call('get', ARGV[1])", 0, other),
+    ]
+    for args in cases:
+        assert reply(both[1], *args) == reply(both[0], *args), args
+    for node in both:
+        node.client.execute_command("FLUSHALL")
+        node.client.execute_command("CLUSTER", "RESET")
+        node.client.config_set("cluster-require-full-coverage", "yes")
+
+
 def test_info_says_cluster(both):
     for node in both:
         assert node.client.info("server")["redis_mode"] == "cluster"

@@ -42,6 +42,7 @@ def route(rc, c, cmd, argv) -> str | None:
     asking = c.id in rc.asking
     if asking and name != "asking":
         rc.asking.discard(c.id)  # ASKING lasts one command
+    rc.asking_now = asking  # ... scripts it runs included
     if name in ("select", "swapdb", "move"):
         return _refused_db(name, argv)
     if name in ("replicaof", "slaveof"):
@@ -54,6 +55,12 @@ def route(rc, c, cmd, argv) -> str | None:
         if cmd.first_key <= 0 and cmd.getkeys is None:
             return None
         todo = ((cmd, argv),)
+    return _query(rc, c, cmd, todo, asking)[0]
+
+
+def _query(rc, c, cmd, todo, asking: bool) -> tuple[str | None, int]:
+    """getNodeByQuery: (the redirection or refusal or None, the keys' slot or -1)."""
+    name = cmd.name
     state = rc.state
     me = state.myself
     slot = -1
@@ -78,14 +85,14 @@ def route(rc, c, cmd, argv) -> str | None:
                 slot = s
                 owner = state.slots[s]
                 if owner is None:
-                    return CLUSTERDOWN_UNBOUND
+                    return CLUSTERDOWN_UNBOUND, s
                 if owner is me and s in state.migrating:
                     migrating = True
                 elif s in state.importing:
                     importing = True
             else:
                 if s != slot:
-                    return CROSSSLOT
+                    return CROSSSLOT, slot
                 if not multiple:
                     multiple = True
             if migrating or importing:
@@ -94,31 +101,59 @@ def route(rc, c, cmd, argv) -> str | None:
                 else:
                     missing += 1
     if owner is None:
-        return None
+        return None, -1
     if not state.state_ok:
         if name in _SHARD_PUBSUB:
             if not rc.server.config["cluster-allow-pubsubshard-when-down"]:
-                return CLUSTERDOWN
+                return CLUSTERDOWN, slot
         elif not rc.server.config["cluster-allow-reads-when-down"]:
-            return CLUSTERDOWN
+            return CLUSTERDOWN, slot
         elif write:
-            return CLUSTERDOWN_RO
+            return CLUSTERDOWN_RO, slot
     if (migrating or importing) and name in _LOCAL_WHEN_OPEN:
-        return None
+        return None, slot
     if migrating and missing:
         if existing:
-            return TRYAGAIN
+            return TRYAGAIN, slot
         target = state.migrating[slot]
-        return f"ASK {slot} {endpoint(rc, target)}:{target.port}"
+        return f"ASK {slot} {endpoint(rc, target)}:{target.port}", slot
     if importing and (asking or "asking" in cmd.flags):
         if multiple and missing:
-            return TRYAGAIN
-        return None
+            return TRYAGAIN, slot
+        return None, slot
     if (c.id in rc.readonly or name in _SHARD_PUBSUB) and not write \
             and me.flags & bus.F_SLAVE and me.master is owner:
-        return None
+        return None, slot
     if owner is not me:
-        return f"MOVED {slot} {endpoint(rc, owner)}:{owner.port}"
+        return f"MOVED {slot} {endpoint(rc, owner)}:{owner.port}", slot
+    return None, slot
+
+
+SCRIPT_NON_LOCAL = "ERR Script attempted to access a non local key in a cluster node"
+SCRIPT_DOWN = "ERR Script attempted to execute a command while the cluster is down"
+SCRIPT_DOWN_RO = ("ERR Script attempted to execute a write command while the cluster is down "
+                  "and readonly")
+SCRIPT_CROSS_SLOT = "ERR Script attempted to access keys that do not hash to the same slot"
+
+
+def script_check(rc, run, cmd, argv) -> str | None:
+    """scriptVerifyClusterState: a command a script calls must be about this node's keys,
+    and (without allow-cross-slot-keys) about the slot of the script's other keys."""
+    caller = run.caller
+    if cmd.first_key <= 0 and cmd.getkeys is None:
+        return None
+    text, slot = _query(rc, caller, cmd, ((cmd, argv),), rc.asking_now)
+    if text is not None:
+        if text == CLUSTERDOWN_RO:
+            return SCRIPT_DOWN_RO
+        if text == CLUSTERDOWN:
+            return SCRIPT_DOWN
+        return SCRIPT_NON_LOCAL
+    if slot != -1 and not run.cross_slot:
+        if run.cluster_slot == -1:
+            run.cluster_slot = slot
+        elif run.cluster_slot != slot:
+            return SCRIPT_CROSS_SLOT
     return None
 
 

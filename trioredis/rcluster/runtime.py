@@ -86,6 +86,7 @@ class RedisCluster:
         state = nodesconf.load(self.path, self.settings, now_ms())
         self.state = state or ClusterState(self.settings, now_ms())
         self.asking: set[int] = set()  # client ids that sent ASKING
+        self.asking_now = False  # the running command came after ASKING
         self.readonly: set[int] = set()  # client ids in READONLY mode
         self.save_pending = state is None  # Redis saves a new node's config at once
         self.synced_epochs: tuple | None = None
@@ -144,6 +145,11 @@ class RedisCluster:
         nodesconf.save(self.path, nodesconf.render(st), fsync=fsync)
         if fsync:
             self.synced_epochs = epochs
+
+    def script_check(self, run, cmd, argv) -> str | None:
+        from .routing import script_check
+
+        return script_check(self, run, cmd, argv)
 
     # -- keys --------------------------------------------------------------------------------
 

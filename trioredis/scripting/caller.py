@@ -15,7 +15,7 @@ from ..errors import NOREPLICAS, READONLY
 from ..protocol.encoder import format_double
 from ..protocol.replies import NULL_ARRAY, ErrorReply, Push, Raw, SetReply, Verbatim, _NullArray
 from .resp import BigNumber, parse_raw
-from .runtime import ARG_ERR_TAG, ERR_TAG, OK_TAG, error_text
+from .runtime import ARG_ERR_TAG, ERR_TAG, OK_TAG, ScriptRaise, error_text
 
 REPL_AOF, REPL_REPLICA, REPL_ALL = 1, 2, 3  # redis.set_repl's flags (PROPAGATE_AOF|_REPL)
 NO_ARGS = b"ERR Please specify at least one argument for this redis lib call"
@@ -114,6 +114,86 @@ def script_call(engine, args: tuple):
     return to_lua(run.state, r, sc.resp)
 
 
+def make_calls(engine, table, collected: list):
+    """redis.call and redis.pcall as lupa calls them: the hot path of :func:`script_call`
+    inlined (one Python frame between Lua and ``Server.call``), everything else through
+    script_call's (tag, value). ``collected``: the arguments of a call with too many for one
+    lupa call, handed over in slices first (sandbox.lua)."""
+    srv = engine.server
+    plain = engine.plain_commands
+
+    def hot(args):
+        """The reply of a plain cached command, or None for the full path."""
+        run = engine.run
+        if (run is None or srv.guard or run.read_only or run.repl != REPL_ALL
+                or run.caller.acl_user is not None):
+            return None
+        name = args[0]
+        if name.__class__ is not bytes:
+            return None
+        cmd = plain.get(name)
+        if cmd is None:
+            return None
+        arity = cmd.arity
+        if (arity > 0 and len(args) != arity) or len(args) < -arity:
+            return None
+        for a in args:
+            if a.__class__ is not bytes:
+                return None
+        if cmd.write:
+            run.write_dirty = True
+        sc = run.client
+        r = srv.call(sc, cmd, list(args))
+        t = r.__class__
+        if t is int or t is bytes:
+            return r
+        return to_lua(run.state, r, sc.resp)
+
+    def call(*args):
+        if args:
+            r = hot(args)
+            if r is not None:
+                if r.__class__ is not tuple:
+                    return r
+                tag, v = r
+            else:
+                tag, v = script_call(engine, args)
+        else:
+            if collected:
+                args = tuple(collected)
+                collected.clear()
+            tag, v = script_call(engine, args)
+        if tag == 0:
+            return v
+        if tag == OK_TAG:
+            return table({b"ok": v})
+        raise ScriptRaise(v, tag == ERR_TAG)
+
+    def pcall(*args):
+        if args:
+            r = hot(args)
+            if r is not None:
+                if r.__class__ is not tuple:
+                    return r
+                tag, v = r
+            else:
+                tag, v = script_call(engine, args)
+        else:
+            if collected:
+                args = tuple(collected)
+                collected.clear()
+            tag, v = script_call(engine, args)
+        if tag == 0:
+            return v
+        if tag == OK_TAG:
+            return table({b"ok": v})
+        if tag == ERR_TAG:
+            return table({b"err": v, b"ignore_error_stats_update": True})
+        return table({b"err": v})
+
+    return call, pcall
+
+
 def checked_call(engine, run, argv: list):
     """scriptCall with all its checks, in Redis's order."""
     cmd = lookup(argv)
@@ -163,6 +243,10 @@ def checked_call(engine, run, argv: list):
         return _refuse(srv, cmd, OOM)
     if cmd.write:
         run.write_dirty = True
+    if srv.cluster_route is not None and not run.caller.is_master:  # scriptVerifyClusterState
+        refused = srv.rcluster.script_check(run, cmd, argv)
+        if refused is not None:
+            return _refuse(srv, cmd, refused.encode())
     if run.repl != REPL_ALL:
         return _call_with_repl(srv, run, cmd, argv)
     sc = run.client

@@ -24,7 +24,7 @@ from ..client import Client
 from ..errors import NOREPLICAS, READONLY
 from ..protocol.replies import ErrorReply, Raw
 from .caller import OOM as _OOM
-from .caller import good_replicas_ok, script_call
+from .caller import good_replicas_ok, make_calls, script_call
 from .runtime import ERR_TAG, HOOK_COUNT, LuaState, integer_text, sha1hex
 
 FLAG_NO_WRITES = "no-writes"
@@ -75,7 +75,8 @@ class Run:
     """One script execution (scriptRunCtx)."""
 
     __slots__ = ("caller", "client", "name", "is_eval", "read_only", "oom", "start",
-                 "timed_out", "killed", "write_dirty", "repl", "state", "argv")
+                 "timed_out", "killed", "write_dirty", "repl", "state", "argv", "cross_slot",
+                 "cluster_slot")
 
     def __init__(self, caller, client, name: str, is_eval: bool, read_only: bool, state):
         self.caller = caller
@@ -91,6 +92,8 @@ class Run:
         self.repl = 3  # REPL_ALL
         self.state = state
         self.argv = None  # the caller's command (FUNCTION STATS shows it)
+        self.cross_slot = False  # allow-cross-slot-keys (Redis Cluster's check of keys)
+        self.cluster_slot = -1  # Redis Cluster: the slot the script's keys are in (-1: none yet)
 
 
 class ScriptEngine:
@@ -211,6 +214,12 @@ class ScriptEngine:
         read_only = ro or (flags is not None and FLAG_NO_WRITES in flags)
         run = Run(c, sc, name, is_eval, read_only, state)
         run.argv = argv
+        # A script without a shebang keeps Redis 6's freedom across slots (eval compat mode).
+        run.cross_slot = flags is None or FLAG_CROSS_SLOT in flags
+        if keys and srv.cluster_route is not None:  # the declared keys' slot (c->slot)
+            from ..rcluster.slots import key_slot
+
+            run.cluster_slot = key_slot(keys[0])
         run.oom = oom and (flags is None or FLAG_ALLOW_OOM not in flags)
         self.run = run
         saved_frozen = srv.frozen_ms
@@ -301,6 +310,10 @@ class ScriptEngine:
         return self.server.error_reply(text)
 
     # -- callbacks from the Lua states (see sandbox.lua) ----------------------------------------
+
+    def lua_calls(self, table, collected: list):
+        """redis.call and redis.pcall for a new Lua state."""
+        return make_calls(self, table, collected)
 
     def lua_acl_check_cmd(self, *args):
         from .caller import build_argv, lookup
