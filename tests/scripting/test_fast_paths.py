@@ -165,3 +165,24 @@ def test_after_a_write_the_server_state_cannot_fail_the_script(srv, c):
     finally:
         srv.config.values["min-replicas-to-write"] = 0
         srv.update_guard()
+
+
+def test_hot_path_replies_of_every_kind(srv, c):
+    """Once cached, a command's replies still convert as Redis's: status tables, errors (call
+    raises, pcall returns them), RESP3 nulls, arrays."""
+    for _ in range(2):  # the first run caches SET/GET/LPUSH/LRANGE, the second takes the hot path
+        assert ev(srv, c, "return redis.call('set', KEYS[1], 'v')", 1, "s") == Raw(b"+OK\r\n")
+        assert ev(srv, c, "local r = redis.call('set', KEYS[1], 'v') return r.ok", 1, "s") == b"OK"
+        assert ev(srv, c, "return redis.call('get', 'nokey')", 0) is None
+        assert ev(srv, c, "redis.setresp(3) return redis.call('get', 'nokey') == nil", 0) is True
+        assert ev(srv, c, "return redis.call('get', 'nokey') == false", 0) == 1
+        assert ev(srv, c, "redis.call('lpush', 'l', 'a') return redis.call('lrange', 'l', 0, -1)",
+                  0) == Raw(b"*1\r\n$1\r\na\r\n")
+        run(srv, c, "del", "l")
+        r = ev(srv, c, "return redis.pcall('lpush', KEYS[1], 'x')", 1, "s")
+        assert r.message.startswith("WRONGTYPE Operation against a key holding the wrong kind")
+        r = ev(srv, c, "local e = redis.pcall('lpush', KEYS[1], 'x') return e.err", 1, "s")
+        assert r.startswith(b"WRONGTYPE")
+        r = ev(srv, c, "redis.call('lpush', KEYS[1], 'x') return 'not reached'", 1, "s")
+        assert r.message.startswith("WRONGTYPE Operation against a key holding the wrong kind")
+        assert "script: " in r.message and r.message.endswith("on @user_script:1.")

@@ -18,13 +18,12 @@ processEventsWhileBlocked does. See docs/scripting.md.
 from __future__ import annotations
 
 import time
-from functools import partial
 
 from ..client import Client
 from ..errors import NOREPLICAS, READONLY
 from ..protocol.replies import ErrorReply, Raw
 from .caller import OOM as _OOM
-from .caller import good_replicas_ok, make_calls, script_call
+from .caller import good_replicas_ok, make_calls
 from .runtime import ERR_TAG, HOOK_COUNT, LuaState, integer_text, sha1hex
 
 FLAG_NO_WRITES = "no-writes"
@@ -106,7 +105,6 @@ class ScriptEngine:
         self.run: Run | None = None
         self.disable_deny_scripts = False
         self.plain_commands: dict = {}  # redis.call's hot path (caller.script_call)
-        self.lua_call = partial(script_call, self)  # redis.call/pcall: (tag, value)
         self.state = LuaState("eval", self)
         self.functions = None  # the FUNCTION libraries (scripting.functions.Libraries)
         self.register_hook = None  # set while a library loads: redis.register_function

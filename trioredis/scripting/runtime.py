@@ -153,34 +153,8 @@ class LuaState:
         host = self.host
         rand = self.rand
         t = self.table
-        lua_call = host.lua_call
-        table = self.table
-        collected = self.collected
-
-        def call(*args):
-            """redis.call: one Python frame between Lua and the command (the hot path)."""
-            if not args and collected:
-                args = tuple(collected)
-                collected.clear()
-            tag, v = lua_call(args)
-            if tag == 0:
-                return v
-            if tag == OK_TAG:
-                return table({b"ok": v})
-            raise ScriptRaise(v, tag == ERR_TAG)
-
-        def pcall(*args):
-            if not args and collected:
-                args = tuple(collected)
-                collected.clear()
-            tag, v = lua_call(args)
-            if tag == 0:
-                return v
-            if tag == OK_TAG:
-                return table({b"ok": v})
-            if tag == ERR_TAG:
-                return table({b"err": v, b"ignore_error_stats_update": True})
-            return table({b"err": v})
+        # redis.call / redis.pcall: the host's (caller.make_calls: the hot path inlined)
+        call, pcall = host.lua_calls(self.table, self.collected)
 
         libs = t({
             b"cjson": t(libcjson.functions(self)),
