@@ -199,8 +199,9 @@ class ScriptEngine:
         One call into Lua does the whole run (KEYS/ARGV, the call, the reply's conversion):
         every crossing between Python and Lua costs microseconds."""
         srv = self.server
-        oom = not c.is_master and srv.config["maxmemory"] and self.over_maxmemory()
-        if flags is not None or oom or srv.role == "slave":
+        oom = False
+        if flags is not None or srv.guard:  # (no guard: no maxmemory, not a replica)
+            oom = not c.is_master and srv.config["maxmemory"] and self.over_maxmemory()
             refused = self.prepare_error(c, flags, ro, oom)
             if refused is not None:
                 return srv.error_reply(refused)
@@ -244,7 +245,12 @@ class ScriptEngine:
             self.run = None
             if run.killed:  # the hook went to every line: back to counting
                 state.hook_off()
-            if r[0] == 3:
+            kind = r[0]
+            if kind == 0 and r[1].__class__ is bytes:  # the usual replies, converted at once
+                reply = r[1]
+            elif kind == 0 and r[1].__class__ is int and -_2_63 <= r[1] < _2_63:
+                reply = r[1]
+            elif kind == 3:
                 reply = self._error_reply(r, name)
             else:
                 reply = self._reply(r, sc.resp)
