@@ -74,6 +74,10 @@ def test_create_then_check(trio3):
         rows = n.nodes()
         epochs = sorted(int(r[6]) for r in rows)
         assert epochs == [1, 2, 3]
+    # The test suite's cluster_config_consistent: CLUSTER SLOTS alike on every node.
+    slots = [n.client.execute_command("CLUSTER", "SLOTS") for n in trio3]
+    assert slots[0] == slots[1] == slots[2]
+    assert [s[:2] for s in slots[0]] == [[0, 5460], [5461, 10922], [10923, 16383]]
 
 
 def test_redirections_as_redis_words_them(trio3):
@@ -193,6 +197,19 @@ def test_real_redis_and_trioredis_in_one_cluster(trio3):
         wait_for(lambda: all(owner_of(n, slot)[0] == real.id for n in everyone), 20,
                  "the slot to be the real node's everywhere")
         wait_for(lambda: all_agree(everyone), 20, "agreement after the move")
+        # Real Redis and trioredis answer CLUSTER SLOTS alike (order, endpoints, hostname).
+        wait_for(lambda: len({repr(n.client.execute_command("CLUSTER", "SLOTS"))
+                              for n in everyone}) == 1, 10, "the same CLUSTER SLOTS")
+
+        def shards(n):  # in any order; offsets are each node's latest news
+            out = n.client.execute_command("CLUSTER", "SHARDS")
+            for shard in out:
+                for d in shard[b"nodes"]:
+                    d.pop(b"replication-offset")
+            return sorted(map(repr, out))
+
+        wait_for(lambda: len({tuple(shards(n)) for n in everyone}) == 1, 10,
+                 "the same CLUSTER SHARDS")
         assert raw(src, "GET", "to-real") == f"-MOVED {slot} 127.0.0.1:{real.port}"
         rc = RedisCluster(host="127.0.0.1", port=real.port, socket_timeout=10)
         try:

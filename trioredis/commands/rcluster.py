@@ -112,12 +112,12 @@ def cluster_info(c, argv):
 
 def _node_entry(rc, n: Node) -> list:
     """addNodeToNodeReply: preferred endpoint, port, id, extra metadata."""
-    meta = []
+    meta = {}  # a map, as Redis's addReplyMapLen (RESP2: a flat array)
     kind = rc.server.config["cluster-preferred-endpoint-type"]
     if kind == "ip" and n.hostname:
-        meta = [b"hostname", n.hostname.encode()]
+        meta = {b"hostname": n.hostname.encode()}
     elif kind == "hostname" and n.ip:
-        meta = [b"ip", n.ip.encode()]
+        meta = {b"ip": n.ip.encode()}
     return [endpoint(rc, n).encode(), n.port, n.bname, meta]
 
 
@@ -125,12 +125,17 @@ def _node_entry(rc, n: Node) -> list:
 def cluster_slots(c, argv):
     rc = _rc(c)
     out = []
-    for n in rc.state.nodes.values():
-        if not n.is_master or n.numslots == 0:
-            continue
-        replicas = [r for r in n.replicas if not r.flags & bus.F_FAIL]
-        for start, end in n.slot_ranges():
+    slots = rc.state.slots
+    start = 0
+    while start < SLOTS:  # by slot, as Redis 7.0's clusterReplyMultiBulkSlots
+        n = slots[start]
+        end = start
+        while end + 1 < SLOTS and slots[end + 1] is n:
+            end += 1
+        if n is not None:
+            replicas = [r for r in n.replicas if not r.flags & bus.F_FAIL]
             out.append([start, end, _node_entry(rc, n)] + [_node_entry(rc, r) for r in replicas])
+        start = end + 1
     return out
 
 
