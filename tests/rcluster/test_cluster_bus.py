@@ -377,3 +377,27 @@ def test_bad_and_reset_bus_links_do_not_hurt_the_node():
         assert n.proc.poll() is None
     finally:
         n.stop()
+
+
+def test_shard_channel_subscribers_leave_with_their_slot(trio3):
+    channel = b"shard-news"
+    slot = key_slot(channel)
+    src_id, _ = owner_of(trio3[0], slot)
+    src = next(n for n in trio3 if n.id == src_id)
+    dst = next(n for n in trio3 if n.id != src_id)
+    assert raw(dst, "SPUBLISH", channel.decode(), "x") == f"-MOVED {slot} 127.0.0.1:{src.port}"
+    ps = src.client.pubsub()
+    try:
+        ps.ssubscribe(channel)
+        assert ps.get_sharded_message(timeout=5)["type"] == "ssubscribe"
+        assert src.client.spublish(channel, "one") == 1
+        assert ps.get_sharded_message(timeout=5)["data"] == b"one"
+        dst.client.execute_command("CLUSTER", "SETSLOT", slot, "IMPORTING", src.id)
+        src.client.execute_command("CLUSTER", "SETSLOT", slot, "MIGRATING", dst.id)
+        for n in (dst, src):
+            n.client.execute_command("CLUSTER", "SETSLOT", slot, "NODE", dst.id)
+        msg = ps.get_sharded_message(timeout=10)
+        assert msg is not None and msg["type"] == "sunsubscribe" and msg["channel"] == channel
+    finally:
+        ps.close()
+    wait_for(lambda: all_agree(trio3), 15, "agreement")

@@ -98,6 +98,7 @@ class RedisCluster:
         st.on_publish = self._publish
         st.on_new_master = self.follow
         st.on_promoted = self.unfollow
+        st.on_slot_lost = self.unsubscribe_slot
         st.pause_writes = self.pause_writes
         st.unpause_writes = self.unpause_writes
         st.data_age = self.data_age
@@ -225,6 +226,23 @@ class RedisCluster:
         for n in [master, *master.replicas]:
             if n is not st.myself and n.link is not None:
                 st.send(n.link, m)
+
+    def unsubscribe_slot(self, slot: int) -> None:
+        """removeChannelsInSlot: subscribers of the slot's shard channels are unsubscribed
+        and told so (a SUNSUBSCRIBE reply each), as the slot leaves this shard."""
+        hub = getattr(self.server, "pubsub_hub", None)
+        if hub is None or not hub.shard_channels:
+            return
+        from ..protocol.encoder import encode2, encode3
+        from ..protocol.replies import Push
+        from .slots import key_slot
+
+        for channel in [ch for ch in hub.shard_channels if key_slot(ch) == slot]:
+            for c in list(hub.shard_channels.get(channel, ())):
+                hub.sunsubscribe(c, channel)
+                msg = Push([b"sunsubscribe", channel, len(c.shard_channels)])
+                c.push_raw(encode3(msg) if c.resp == 3 else encode2(msg))
+                c.update_guard()
 
     def _publish(self, channel: bytes, message: bytes, shard: bool) -> None:
         hub = getattr(self.server, "pubsub_hub", None)

@@ -47,6 +47,7 @@ class ClusterState:
         self.on_publish = lambda channel, message, shard: None
         self.on_new_master = lambda node: None  # we became a replica of node
         self.on_promoted = lambda: None  # a failover made us a master
+        self.on_slot_lost = lambda slot: None
         self.data_age = lambda: 0  # ms since the replication link last heard the master
         self.election = failover.Election()
         self.manual: failover.ManualFailover | None = None
@@ -106,6 +107,8 @@ class ClusterState:
         owner = self.slots[slot]
         if owner is None:
             return False
+        if owner is self.master_of_myself():
+            self.on_slot_lost(slot)  # clusterDelSlot: shard channels of the slot end here
         owner.clear_slot(slot)
         self.slots[slot] = None
         return True
