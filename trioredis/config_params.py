@@ -416,6 +416,7 @@ param("propagation-error-behavior", "enum", "ignore",
 param("ignore-warnings", "str", "")
 param("crash-log-enabled", "bool", True)
 param("crash-memcheck-enabled", "bool", True)
+param("use-exit-on-panic", "bool", False, hidden=True)  # Redis: MODIFIABLE | HIDDEN
 param("enable-module-command", "enum", "no", choices=("no", "yes", "local"), mutable=False)
 param("proc-title-template", "special", "{title} {listen-addr} {server-mode}",
       parse=_parse_proc_title, render=str)

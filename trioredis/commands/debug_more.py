@@ -1,8 +1,9 @@
 """More DEBUG subcommands (the ones Redis's test suite and tools use beyond the basics in
 debug.py): LOADAOF, QUICKLIST-PACKED-THRESHOLD, REPLYBUFFER, PAUSE-CRON, SET-DISABLE-DENY-SCRIPTS,
 LISTPACK, QUICKLIST, SDSLEN, STRINGMATCH-TEST, STRUCTSIZE, LEAK, CLIENT-EVICTION, CLUSTERLINK,
-SEGFAULT, SET-SKIP-CHECKSUM-VALIDATION, AOF-FLUSH-SLEEP, HTSTATS, HTSTATS-KEY; and the crash
-report SEGFAULT writes, which the server also writes on SIGABRT (``install_crash_handler``).
+SEGFAULT, PANIC, ASSERT, REPLICATE, SET-SKIP-CHECKSUM-VALIDATION, AOF-FLUSH-SLEEP, HTSTATS,
+HTSTATS-KEY; and the crash report SEGFAULT writes, which the server also writes on SIGABRT
+(``install_crash_handler``).
 
 Each is a handler ``(c, argv) -> reply`` listed in ``MORE`` (name -> handler, min argc, max
 argc), which debug.py merges into its table. Where Redis reports a C structure trioredis does
@@ -251,6 +252,51 @@ def _debug_segfault(c, argv):
     return OK  # not reached
 
 
+def _bug_report_end(srv) -> None:
+    """Redis's bugReportEnd for a panic or an assertion (not a signal): with
+    use-exit-on-panic (the suite's valgrind runs) the process ends with exit status 1 and no
+    core dump; otherwise it aborts (SIGABRT, default action)."""
+    srv.log.warning("\n=== REDIS BUG REPORT END. Make sure to include from START to END. ===")
+    if srv.config.get("use-exit-on-panic"):
+        os._exit(1)
+    signal.signal(signal.SIGABRT, signal.SIG_DFL)
+    os.abort()
+
+
+def _debug_panic(c, argv):
+    """serverPanic: the Guru Meditation lines, the report, then exit(1) or abort."""
+    import time
+
+    log = c.server.log
+    log.warning("\n\n=== REDIS BUG REPORT START: Cut & paste starting from here ===")
+    log.warning("------------------------------------------------")
+    log.warning("!!! Software Failure. Press left mouse button to continue")
+    log.warning(f"Guru Meditation: DEBUG PANIC called at Unix time {int(time.time())} "
+                "#debug_more.py")
+    _bug_report_end(c.server)
+    return OK  # not reached
+
+
+def _debug_assert(c, argv):
+    """serverAssertWithInfo(c, ...,1 == 2): the assertion lines, then exit(1) or abort."""
+    log = c.server.log
+    log.warning("\n\n=== REDIS BUG REPORT START: Cut & paste starting from here ===")
+    log.warning("=== ASSERTION FAILED ===")
+    log.warning("==> debug_more.py '1 == 2' is not true")
+    _bug_report_end(c.server)
+    return OK  # not reached
+
+
+def _debug_replicate(c, argv):
+    """Send the arguments to the replicas as a command of db -1 (Redis's
+    replicationFeedSlaves(server.slaves, -1, ...)): nothing runs here, so the replicas may
+    diverge, which the suite uses to provoke a replica's error toward its master."""
+    from ..replication import replication_of
+
+    replication_of(c.server).feed(-1, list(argv[2:]))
+    return OK
+
+
 def _debug_set_skip_checksum_validation(c, argv):
     """RESTORE then accepts a payload whose CRC64 is wrong (the suite feeds hand-corrupted
     payloads to reach the body checks); the version check stays, as in Redis."""
@@ -325,6 +371,9 @@ MORE = {  # name -> (handler, min argc, max argc)
     b"segfault": (_debug_segfault, 2, 2),
     b"set-skip-checksum-validation": (_debug_set_skip_checksum_validation, 3, 3),
     b"aof-flush-sleep": (_debug_aof_flush_sleep, 3, 3),
+    b"panic": (_debug_panic, 2, 2),
+    b"assert": (_debug_assert, 2, 2),
+    b"replicate": (_debug_replicate, 3, 1 << 30),
     b"htstats": (_debug_htstats, 3, 3),
     b"htstats-key": (_debug_htstats_key, 3, 3),
 }

@@ -72,6 +72,15 @@ def dump(c, argv):
     return rdb.dump_payload(v, rdb.Limits(c.server.config))
 
 
+def _deep_sanitize(c) -> bool:
+    """sanitize-dump-payload: yes always, no never; clients for every client but the master
+    link and AOF loading (as Redis; the ACL skip-sanitize-payload flag is not consulted)."""
+    mode = c.server.config["sanitize-dump-payload"]
+    if mode == "clients":
+        return not (c.is_master or c.server.loading)
+    return mode == "yes"
+
+
 @command("restore", -4, "write denyoom", keys=(1, 1, 1), group="generic", since="2.6.0",
          complexity="O(1) to create the new key and additional O(N*M) to reconstruct the "
          "serialized value, where N is the number of Redis objects composing the value and M "
@@ -114,9 +123,14 @@ def restore(c, argv):
     srv = c.server
     try:
         value = rdb.load_payload(argv[3], rdb.Limits(srv.config), srv.now_ms(),
-                                 verify_checksum=not srv.skip_checksum_validation)
+                                 verify_checksum=not srv.skip_checksum_validation,
+                                 deep=_deep_sanitize(c))
     except rdb.PayloadError:
         raise CommandError("ERR DUMP payload version or checksum are wrong")
+    except rdb.RDBError as e:  # Redis's rdbReportCorruptRDB in a RESTORE: verbose, no exit
+        srv.log.verbose(f"Internal error in RDB reading offset {e.offset or 0}, function at "
+                        f"rdb_reader -> {e.reason}")
+        raise CommandError("ERR Bad data format")
     except (ValueError, TypeError, IndexError, OverflowError):
         raise CommandError("ERR Bad data format")
     deleted = replace and db.delete(key)

@@ -24,10 +24,13 @@ class PayloadError(ValueError):
     """A DUMP payload whose version or checksum is wrong."""
 
 
-def load_payload(payload, limits: Limits, now_ms: int = 0, verify_checksum: bool = True):
+def load_payload(payload, limits: Limits, now_ms: int = 0, verify_checksum: bool = True,
+                 deep: bool = True):
     """RESTORE: the value of a DUMP payload. PayloadError for a bad version or checksum,
     RDBError for a bad body (including an empty collection). ``verify_checksum=False`` is
-    DEBUG SET-SKIP-CHECKSUM-VALIDATION 1: the CRC64 is not compared."""
+    DEBUG SET-SKIP-CHECKSUM-VALIDATION 1: the CRC64 is not compared. ``deep=False``
+    (sanitize-dump-payload no) skips only checks of fields the decoded value never uses;
+    everything decoded is still checked, so no loaded value can break a later command."""
     n = len(payload)
     if n < 10:
         raise PayloadError("payload too short")
@@ -41,7 +44,9 @@ def load_payload(payload, limits: Limits, now_ms: int = 0, verify_checksum: bool
     rtype = r.u8()
     if not (0 <= rtype <= 7 or 9 <= rtype <= 25):
         raise RDBError("not an object type", 0)
-    value = read_object(r, rtype, _Ctx(limits, now_ms, False))
+    ctx = _Ctx(limits, now_ms, False)
+    ctx.deep = deep
+    value = read_object(r, rtype, ctx)
     if value is None:
         raise RDBError("empty value", 0)
     return value

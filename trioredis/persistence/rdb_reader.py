@@ -189,7 +189,7 @@ class _Ctx:
     """What value decoding needs besides the bytes."""
 
     __slots__ = ("limits", "now_ms", "drop_expired", "hfe_ttls_dropped", "hfe_expired",
-                 "reader")
+                 "reader", "deep")
 
     def __init__(self, limits: Limits, now_ms: int, drop_expired: bool):
         self.reader: Reader | None = None  # set by parse(): its position is the progress
@@ -198,6 +198,9 @@ class _Ctx:
         self.drop_expired = drop_expired
         self.hfe_ttls_dropped = 0  # hash fields loaded without their 7.4 field TTL
         self.hfe_expired = 0  # hash fields skipped because their field TTL had passed
+        # Deep sanitization (sanitize-dump-payload): also refuse what only redundant fields
+        # get wrong (a stream entry's back-count), which decoding to objects never reads.
+        self.deep = True
 
 
 def _text(x) -> bytes:
@@ -393,7 +396,7 @@ def _read_stream(r: Reader, rtype: int, ctx: _Ctx) -> Stream:
         items = _blob(r, lp_decode, "Stream listpack")
         if not items:
             raise RDBError("Empty listpack inside stream", start)
-        for i, fv in _stream_node_entries(items, master_ms, master_seq, start):
+        for i, fv in _stream_node_entries(items, master_ms, master_seq, start, ctx.deep):
             if i <= last:
                 raise RDBError("Stream entries out of order", start)
             last = i
@@ -464,8 +467,10 @@ def _read_stream(r: Reader, rtype: int, ctx: _Ctx) -> Stream:
     return s
 
 
-def _stream_node_entries(items: list, master_ms: int, master_seq: int, offset: int):
-    """The live (id, [field, value, ...]) entries of one stream listpack node."""
+def _stream_node_entries(items: list, master_ms: int, master_seq: int, offset: int,
+                         deep: bool = True):
+    """The live (id, [field, value, ...]) entries of one stream listpack node. Each entry's
+    trailing lp-count only serves Redis's backward walk: it is checked when ``deep``."""
 
     def bad(why):
         raise RDBError(f"Stream listpack integrity check failed: {why}", offset)
@@ -508,7 +513,7 @@ def _stream_node_entries(items: list, master_ms: int, master_seq: int, offset: i
             fv = [_text(x) for x in items[p + 1 : p + 1 + 2 * k]]
             p += 1 + 2 * k
             expect = 2 * k + 4
-        if items[p] != expect:
+        if p >= n or (deep and items[p] != expect):
             bad("entry lp-count mismatch")
         p += 1
         if flags & STREAM_DELETED:

@@ -392,6 +392,14 @@ class Persistence:
                 srv.log.warning(f"{e.reason}. Aborting now.")
                 srv.log.warning(f"Internal error in RDB reading offset {e.offset or 0} -> "
                                 "RDB CRC error")
+            else:  # Redis's rdbReportCorruptRDB: the reason, redis-check-rdb's report, exit
+                from .rdb_check import check
+
+                srv.log.warning(f"Internal error in RDB reading offset {e.offset or 0}, "
+                                f"function at rdb_reader -> {e.reason}")
+                for line in check(data)[1]:
+                    srv.log.warning(line)
+                srv.log.warning("Terminating server after rdb file reading failure.")
             raise StartupError(
                 f"Fatal error loading the DB from {path}: {e}. Exiting."
             ) from None
