@@ -101,3 +101,23 @@ def test_a_node_restarts_into_its_cluster():
         assert "cluster_current_epoch:1" in info
     finally:
         node.stop()
+
+
+@pytest.mark.parametrize("extra,message", [
+    (["--cluster-bootstrap", "yes"], "cannot be combined with the HA group"),
+    (["--cluster-config-file", "bad.conf"], "corrupted cluster config file"),
+])
+def test_refused_at_start(tmp_path, extra, message):
+    import subprocess
+    import sys
+
+    from .nodes import ROOT, free_port
+
+    (tmp_path / "bad.conf").write_text("garbage line\n")
+    env = {"PYTHONPATH": ROOT, "PATH": "/usr/bin:/bin"}
+    out = subprocess.run([sys.executable, "-m", "trioredis", "server", "--port",
+                          str(free_port()), "--save", "", "--dir", str(tmp_path),
+                          "--cluster-enabled", "yes", *extra],
+                         capture_output=True, text=True, timeout=60, env=env)
+    assert out.returncode != 0
+    assert message in out.stdout + out.stderr
