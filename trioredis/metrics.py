@@ -15,7 +15,8 @@ from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 
 from .cluster import cluster_of
-from .info import ALL_SECTIONS, info_text
+from .gateway.info_view import info_sections as info_fields
+from .gateway.info_view import kv as _kv
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 
@@ -83,24 +84,6 @@ _FIELDS: dict[str, tuple[str, str, str]] = {
     "used_cpu_sys": ("cpu_sys_seconds_total", "counter", "System CPU time"),
     "used_cpu_user": ("cpu_user_seconds_total", "counter", "User CPU time"),
 }
-
-
-def info_fields(server) -> dict[str, dict[str, str]]:
-    """INFO everything as ``{section: {field: value}}`` (section names lower-case)."""
-    out: dict[str, dict[str, str]] = {}
-    cur: dict[str, str] = {}
-    for line in info_text(server, list(ALL_SECTIONS)).decode("utf-8", "replace").split("\r\n"):
-        if line.startswith("# "):
-            cur = out.setdefault(line[2:].strip().lower(), {})
-        elif ":" in line:
-            k, _, v = line.partition(":")
-            cur[k] = v
-    return out
-
-
-def _kv(text: str) -> dict[str, str]:
-    """``a=1,b=2`` (commandstats, keyspace, slaveN lines) -> dict."""
-    return dict(p.partition("=")[::2] for p in text.split(",") if "=" in p)
 
 
 def _num(v) -> float | None:

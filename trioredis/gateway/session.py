@@ -20,6 +20,7 @@ from ..blocking import Block
 from ..datatypes.stream import Stream, fmt_id
 from ..errors import WRONGTYPE
 from ..protocol.replies import NULL_ARRAY, ErrorReply
+from . import info_view
 from . import protocol as P
 from .routes import count_drop, stats_of
 
@@ -101,7 +102,7 @@ class Session:
         self.subs_event: trio.Event | None = None
         self.read_scope: trio.CancelScope | None = None
         self.nursery: trio.Nursery | None = None
-        self.info_sub = None  # the read-only INFO subscription (info_view.InfoSub), if any
+        self.info_sub: trio.CancelScope | None = None  # the read-only INFO subscription
         stats_of(gateway)["opened"] += 1
 
     def _new_client(self):
@@ -388,6 +389,30 @@ class Session:
         self.reply(P.message(_with_ref({"op": "unsubscribed-group", "stream": key.decode(),
                                         "group": group.decode(), "ok": gs is not None}, ref)))
 
+    async def _op_info(self, req, ref) -> None:
+        """A read-only INFO snapshot now and every ``interval`` ms (the dashboard's server
+        view). Asking again changes the interval."""
+        interval = info_view.parse_interval(req)
+        if self.info_sub is not None:
+            self.info_sub.cancel()
+        scope = self.info_sub = trio.CancelScope()
+        self.nursery.start_soon(self._info_loop, scope, interval / 1000, ref)
+
+    async def _op_unsubscribe_info(self, req, ref) -> None:
+        was = self.info_sub is not None
+        if was:
+            self.info_sub.cancel()
+            self.info_sub = None
+        self.reply(P.message(_with_ref({"op": "unsubscribed-info", "ok": was}, ref)))
+
+    async def _info_loop(self, scope: trio.CancelScope, interval: float, ref) -> None:
+        with scope:
+            while self.closing is None:
+                # a full send queue skips snapshots (the next one is as good), never queues them
+                if self.out_bytes < self.config["ws-send-queue"]:
+                    self.reply(P.message(_with_ref(info_view.snapshot(self.server), ref)))
+                await trio.sleep(interval)
+
     async def _op_ack(self, req, ref) -> None:
         key, group, ids = P.parse_ack(req)
         name = key.decode()
@@ -574,4 +599,6 @@ _OPS = {
     "subscribe-group": Session._op_subscribe_group,
     "unsubscribe-group": Session._op_unsubscribe_group,
     "ack": Session._op_ack,
+    "info": Session._op_info,
+    "unsubscribe-info": Session._op_unsubscribe_info,
 }

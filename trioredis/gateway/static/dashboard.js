@@ -101,6 +101,9 @@
         for (const [name, id] of Object.entries(msg.streams)) info(name).last = id;
         renderLegend();
         break;
+      case "info":
+        serverView(msg);
+        break;
       case "error":
         note(msg.code + (msg.stream ? " (" + msg.stream + ")" : "") + ": " + msg.error);
         break;
@@ -111,6 +114,7 @@
     setStatus("live", "on");
     note("");
     subscribe(wanted);
+    send({ op: "info", interval: 1000 });  // the server view (read-only INFO snapshots)
   }
 
   // -- entries ---------------------------------------------------------------------------------
@@ -280,6 +284,160 @@
     renderLegend();
   }
 
+  // -- server view -----------------------------------------------------------------------------
+
+  const opsHistory = [];  // [time ms, ops/s], the last WINDOW seconds
+
+  function human(bytes) {
+    const units = ["B", "KB", "MB", "GB", "TB"];
+    let v = bytes;
+    let i = 0;
+    while (v >= 1024 && i < units.length - 1) {
+      v /= 1024;
+      i += 1;
+    }
+    return (i ? v.toFixed(v < 10 ? 2 : 1) : String(v)) + " " + units[i];
+  }
+
+  function duration(s) {
+    if (s < 120) return s + " s";
+    if (s < 7200) return Math.floor(s / 60) + " min";
+    if (s < 172800) return Math.floor(s / 3600) + " h";
+    return Math.floor(s / 86400) + " days";
+  }
+
+  function el(tag, cls, text) {
+    const e = document.createElement(tag);
+    if (cls) e.className = cls;
+    if (text !== undefined) e.textContent = text;
+    return e;
+  }
+
+  function node(title, role, detail, down) {
+    const d = el("div", "node");
+    d.appendChild(el("b", "", title));
+    d.appendChild(el("span", "role " + (down ? "down" : role), role));
+    d.appendChild(el("small", "", detail));
+    return d;
+  }
+
+  function serverView(m) {
+    $("srv-ops").textContent = m.ops_per_sec.toLocaleString();
+    $("srv-clients").textContent = m.connected_clients;
+    $("srv-blocked").textContent = m.blocked_clients + " blocked";
+    $("srv-mem").textContent = human(m.used_memory);
+    const meter = $("srv-mem-meter");
+    if (m.maxmemory > 0) {
+      meter.value = Math.min(m.used_memory / m.maxmemory, 1);
+      $("srv-mem-max").textContent = "of " + human(m.maxmemory) + " maxmemory (" +
+        (100 * m.used_memory / m.maxmemory).toFixed(1) + "%, " + m.maxmemory_policy + ")";
+    } else {
+      meter.value = 0;
+      $("srv-mem-max").textContent = "no maxmemory limit";
+    }
+    $("srv-hits").textContent = m.hit_ratio === null ? "–" : (100 * m.hit_ratio).toFixed(1) + "%";
+    $("srv-hits-n").textContent = m.keyspace_hits + " hits, " + m.keyspace_misses + " misses";
+    $("srv-keys").textContent = m.keys.toLocaleString();
+    $("srv-uptime").textContent = "up " + duration(m.uptime_s) + ", " + m.version;
+
+    const body = $("srv-commands").tBodies[0];
+    body.textContent = "";
+    const top = m.commands.length ? m.commands[0].calls : 1;
+    for (const c of m.commands) {
+      const tr = document.createElement("tr");
+      tr.dataset.cmd = c.name;
+      tr.appendChild(el("td", "", c.name));
+      tr.appendChild(el("td", "num", c.calls.toLocaleString()));
+      tr.appendChild(el("td", "num", c.usec_per_call.toFixed(1)));
+      const bar = el("td", "bar");
+      const i = el("i");
+      i.style.width = Math.max(1, 100 * c.calls / top) + "%";  // CSSOM: allowed by the CSP
+      bar.appendChild(i);
+      tr.appendChild(bar);
+      body.appendChild(tr);
+    }
+
+    const topo = $("srv-topology");
+    topo.textContent = "";
+    const r = m.replication;
+    if (m.ha) {
+      topo.appendChild(el("p", "", "HA group: term " + m.ha.term + ", " + m.ha.members.length +
+        " members, leader " + (m.ha.leader || "none") + " (" + m.ha.state + ")"));
+      for (const mb of m.ha.members) {
+        const hb = mb.myself ? "this node" : mb.last_heartbeat_ms < 0 ? "never heard from" :
+          "heard from " + mb.last_heartbeat_ms + " ms ago";
+        topo.appendChild(node(mb.addr, mb.role, "offset " + mb.offset.toLocaleString() + ", " + hb,
+          mb.suspect));
+      }
+    } else if (r.role === "slave") {
+      const ms = r.master;
+      topo.appendChild(node("this server", "replica", "offset " + ms.offset.toLocaleString()));
+      topo.appendChild(node(ms.addr, "master", "link " + ms.link + (ms.last_io_s >= 0 ?
+        ", last heard " + ms.last_io_s + " s ago" : ""), ms.link !== "up"));
+    } else {
+      topo.appendChild(node("this server", "master", "offset " + r.offset.toLocaleString() + ", " +
+        r.replicas.length + " replica" + (r.replicas.length === 1 ? "" : "s")));
+    }
+    for (const rep of r.replicas) {
+      const d = node(rep.addr, "replica", rep.state + ", offset " + rep.offset.toLocaleString() +
+        ", " + rep.behind.toLocaleString() + " bytes behind, lag " + rep.lag_s + " s",
+        rep.state !== "online");
+      d.dataset.replica = rep.addr;
+      topo.appendChild(d);
+    }
+    $("srv-role").textContent = (m.ha ? m.ha.role : r.role === "slave" ? "replica" : "master") +
+      ", " + m.commands_processed.toLocaleString() + " commands since start";
+
+    opsHistory.push([Date.now(), m.ops_per_sec]);
+    while (opsHistory.length && opsHistory[0][0] < Date.now() - WINDOW * 1000) opsHistory.shift();
+    drawOps();
+  }
+
+  function drawOps() {
+    const canvas = $("ops-chart");
+    if (canvas.offsetParent === null) return;  // hidden view
+    const w = canvas.clientWidth;
+    const h = canvas.clientHeight;
+    const dpr = window.devicePixelRatio || 1;
+    canvas.width = w * dpr;
+    canvas.height = h * dpr;
+    const g = canvas.getContext("2d");
+    g.scale(dpr, dpr);
+    g.clearRect(0, 0, w, h);
+    const sc = scale(Math.max(1, ...opsHistory.map((p) => p[1])));
+    const peak = sc.step * sc.lines;
+    g.fillStyle = "#6b7385";
+    g.font = "11px system-ui, sans-serif";
+    g.fillText(peak + " ops/s", 4, 12);
+    g.strokeStyle = "#e2e5eb";
+    g.beginPath();
+    g.moveTo(0, h - 0.5);
+    g.lineTo(w, h - 0.5);
+    g.stroke();
+    if (!opsHistory.length) return;
+    const now = Date.now();
+    const x = (t) => w - ((now - t) / (WINDOW * 1000)) * w;
+    const y = (v) => h - 2 - (v / peak) * (h - 20);
+    g.strokeStyle = "#c62d42";
+    g.lineWidth = 2;
+    g.beginPath();
+    opsHistory.forEach(([t, v], i) => (i ? g.lineTo(x(t), y(v)) : g.moveTo(x(t), y(v))));
+    g.stroke();
+  }
+
+  function showView(name) {
+    for (const v of ["streams", "server"]) {
+      $(v + "-view").hidden = v !== name;
+      $("tab-" + v).classList.toggle("active", v === name);
+    }
+    const params = new URLSearchParams(location.hash.slice(1));
+    if (name === "server") params.set("view", "server");
+    else params.delete("view");
+    history.replaceState(null, "", "#" + params.toString().replace(/%3A/g, ":").replace(/%2C/g, ","));
+    if (name === "server") drawOps();
+    else drawChart();
+  }
+
   // -- controls --------------------------------------------------------------------------------
 
   function parseNames(text) {
@@ -314,6 +472,10 @@
     if (params.get("streams")) $("streams").value = params.get("streams");
     if (params.get("from")) $("from").value = params.get("from");
     if (params.get("token")) $("token").value = params.get("token");
+    for (const b of document.querySelectorAll("button.tab")) {
+      b.addEventListener("click", () => showView(b.dataset.view));
+    }
+    if (params.get("view") === "server") showView("server");
     $("controls").addEventListener("submit", (ev) => {
       ev.preventDefault();
       apply();
