@@ -202,3 +202,30 @@ def test_mixed_cluster_fails_over_both_ways():
     finally:
         for n in nodes:
             n.stop()
+
+
+def test_a_replica_migrates_to_an_orphaned_master():
+    a, b, a1, a2, b1 = (TrioNode(timeout=TIMEOUT) for _ in range(5))
+    nodes = [a, b, a1, a2, b1]
+    try:
+        a.client.execute_command("CLUSTER", "ADDSLOTSRANGE", 0, 8191)
+        b.client.execute_command("CLUSTER", "ADDSLOTSRANGE", 8192, 16383)
+        for n in nodes[1:]:
+            a.client.execute_command("CLUSTER", "MEET", "127.0.0.1", n.port)
+        wait_for(lambda: all_agree(nodes), 30, "five nodes to meet")
+        for rep, master in ((a1, a), (a2, a), (b1, b)):
+            rep.client.execute_command("CLUSTER", "REPLICATE", master.id)
+        wait_for(lambda: all_agree(nodes) and all(n.state_ok() for n in nodes), 30, "ok")
+        b1_id = b1.id
+        b1.halt()  # b has no working replica now; a has two
+        survivors = [a, b, a1, a2]
+        mover = min((a1, a2), key=lambda n: n.id)  # the smallest name moves
+        wait_for(lambda: all(rows(n)[mover.id][3] == b.id for n in survivors)
+                 and "fail" in rows(a)[b1_id][2], DEADLINE, "a replica of a to move to b")
+        stayer = a2 if mover is a1 else a1
+        assert rows(b)[stayer.id][3] == a.id
+        wait_for(lambda: mover.client.info("replication")["master_port"] == b.port, 10,
+                 "the mover to replicate b")
+    finally:
+        for n in nodes:
+            n.stop()

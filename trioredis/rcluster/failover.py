@@ -228,3 +228,59 @@ def takeover(st, now: int) -> None:
         st.current_epoch += 1
         me.config_epoch = st.current_epoch
     replace_master(st, now)
+
+
+MIGRATION_DELAY = 5000  # CLUSTER_SLAVE_MIGRATION_DELAY
+
+
+def ok_replicas(node) -> int:
+    return sum(1 for r in node.replicas if not r.flags & bus.F_FAIL)
+
+
+def migration_tick(st, now: int) -> None:
+    """Replica migration (clusterCron's orphaned-master check, clusterHandleSlaveMigration):
+    a replica of the master with the most working replicas, the one with the smallest name,
+    moves to a master with slots that had replicas and has none left, after 5 s."""
+    me = st.myself
+    mymaster = me.master
+    if not me.is_replica or mymaster is None:
+        return
+    orphaned = max_replicas = mine = 0
+    for n in st.nodes.values():
+        if n.is_master and not n.failed:
+            ok = ok_replicas(n)
+            if ok == 0 and n.numslots > 0 and n.flags & bus.F_MIGRATE_TO:
+                orphaned += 1
+            max_replicas = max(max_replicas, ok)
+            if n is mymaster:
+                mine = ok
+    if not (orphaned and max_replicas >= 2 and mine == max_replicas
+            and st.settings.allow_replica_migration):
+        return
+    if not st.state_ok:
+        return
+    ok = sum(1 for r in mymaster.replicas if not r.flags & (bus.F_FAIL | bus.F_PFAIL))
+    if ok <= st.settings.migration_barrier:
+        return
+    target = None
+    candidate = me
+    for n in st.nodes.values():
+        is_orphaned = n.is_master and not n.failed and bool(n.flags & bus.F_MIGRATE_TO)
+        count = ok_replicas(n) if n.is_master else 0
+        if count > 0:
+            is_orphaned = False
+        if is_orphaned:
+            if target is None and n.numslots > 0:
+                target = n
+            if not n.orphaned_time:
+                n.orphaned_time = now
+        else:
+            n.orphaned_time = 0
+        if count == max_replicas:
+            for r in n.replicas:
+                if r.bname < candidate.bname:
+                    candidate = r
+    if target is not None and candidate is me and now - target.orphaned_time > MIGRATION_DELAY:
+        st.set_replica_of(me, target)
+        st.on_new_master(target)
+

@@ -49,6 +49,7 @@ class Node:
         self.fail_reports: dict[str, int] = {}  # reporter name -> ms
         self.repl_offset = 0
         self.voted_time = 0  # ms: when we last voted for a replica of this master
+        self.orphaned_time = 0  # ms: since when this master has had no working replica
         self.link = None  # our outbound link (rcluster.busio.Link)
         self.inbound_link = None
         self.ctime = 0  # ms: created (handshake timeout)

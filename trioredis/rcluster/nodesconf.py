@@ -116,6 +116,7 @@ def parse(text: str, settings, now: int) -> ClusterState:
         n = nodes[name]
         n.master = master
         master.replicas.append(n)
+        master.flags |= bus.F_MIGRATE_TO  # clusterNodeAddSlave
     for n, specs in slot_specs:
         for spec in specs:
             if spec.startswith("["):

@@ -54,6 +54,14 @@ class Settings:
         return self.config["repl-ping-replica-period"] * 1000
 
     @property
+    def migration_barrier(self) -> int:
+        return self.config["cluster-migration-barrier"]
+
+    @property
+    def allow_replica_migration(self) -> bool:
+        return self.config["cluster-allow-replica-migration"]
+
+    @property
     def port(self) -> int:
         return self.config["cluster-announce-port"] or self.config["port"]
 

@@ -143,6 +143,7 @@ class ClusterState:
             n.master = master
             if n not in master.replicas:
                 master.replicas.append(n)
+                master.flags |= bus.F_MIGRATE_TO  # clusterNodeAddSlave: it had replicas
         self.on_save()
 
     def start_handshake(self, ip: str, port: int, cport: int, now: int) -> bool:
@@ -532,6 +533,7 @@ class ClusterState:
                 self.mark_failing_if_needed(node, now)
         failover.manual_tick(self, now)
         failover.replica_tick(self, now)
+        failover.migration_tick(self, now)
         self.update_state(now)
         return need_link
 
