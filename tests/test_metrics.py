@@ -45,6 +45,7 @@ def test_metrics_follow_what_the_server_did():
                                   "maxmemory": "100mb"}) as srv:
         port = srv.server.gateway_port
         r = redis.Redis(port=srv.port)
+        r.config_resetstat()  # command counters are per process, shared by servers
         for i in range(7):
             r.set(f"k{i}", i)
         r.expire("k0", 100)
