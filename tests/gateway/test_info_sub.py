@@ -3,6 +3,7 @@ interval, what they hold, interval changes, unsubscribing, auth, and a replica's
 
 from __future__ import annotations
 
+import pytest
 import trio
 
 from trioredis.gateway import info_view
@@ -95,3 +96,24 @@ async def test_info_shows_a_replica_with_its_offset_and_lag():
             assert rs["replication"]["master"]["addr"] == f"127.0.0.1:{port}"
             assert rs["replication"]["master"]["link"] == "up"
             assert rs["keys"] == 10
+
+
+@pytest.mark.slow
+def test_snapshot_shows_the_ha_group(trioredis_ha_group):
+    """The topology part for an HA group: term, who leads, every member with its offset."""
+    leader, *followers = trioredis_ha_group
+    snap = leader.call(info_view.snapshot, leader.server)
+    ha = snap["ha"]
+    assert ha["role"] == "leader" and ha["state"] == "ok" and ha["term"] >= 1
+    assert ha["leader"] == f"127.0.0.1:{leader.port}"
+    assert len(ha["members"]) == 3
+    assert [m["role"] for m in ha["members"]].count("leader") == 1
+    assert {m["addr"] for m in ha["members"]} == {f"127.0.0.1:{n.port}"
+                                                  for n in trioredis_ha_group}
+    assert [m["myself"] for m in ha["members"]].count(True) == 1
+    for f in followers:
+        fs = f.call(info_view.snapshot, f.server)
+        assert fs["ha"]["term"] == ha["term"] and fs["ha"]["role"] == "follower"
+        assert fs["ha"]["leader"] == ha["leader"]
+        assert fs["replication"]["role"] == "slave"
+        assert fs["replication"]["master"]["link"] == "up"
