@@ -183,6 +183,8 @@ def build_contexts(cfg) -> tuple[ssl.SSLContext, ssl.SSLContext]:
     server_ctx.options |= getattr(ssl, "OP_NO_RENEGOTIATION", 0)
     if cfg["tls-prefer-server-ciphers"]:
         server_ctx.options |= ssl.OP_CIPHER_SERVER_PREFERENCE
+    else:  # Python's contexts start with it; Redis's (OpenSSL's) without
+        server_ctx.options &= ~ssl.OP_CIPHER_SERVER_PREFERENCE
     server_ctx.options |= ssl.OP_SINGLE_DH_USE
     dh = cfg["tls-dh-params-file"]
     if dh:

@@ -350,3 +350,18 @@ def test_tls_subscriber_over_the_soft_limit_is_closed_when_its_time_is_up(certs)
         assert time.monotonic() - t < 5
         assert pub.publish("ch", b"x") == 0
         sub.close()
+
+
+def test_prefer_server_ciphers(certs):
+    """Without tls-prefer-server-ciphers the client's order wins (OpenSSL's default, which
+    Python's own contexts change), with it the server's (unit/tls's check)."""
+    port = tls_port()
+    server_order = "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-ECDSA-AES256-GCM-SHA384"
+    client_order = "ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-ECDSA-AES128-GCM-SHA256"
+    with LoggingServer(tls_port=port, tls_protocols="TLSv1.2", tls_ciphers=server_order,
+                       **certs.server_args()) as srv:
+        ctx = _client_ctx(certs)
+        ctx.set_ciphers(client_order)
+        assert _handshake(port, ctx)[1] == "ECDHE-ECDSA-AES256-GCM-SHA384"
+        redis.Redis(port=srv.port).config_set("tls-prefer-server-ciphers", "yes")
+        assert _handshake(port, ctx)[1] == "ECDHE-ECDSA-AES128-GCM-SHA256"
