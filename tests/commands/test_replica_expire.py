@@ -35,9 +35,10 @@ def _scenario(port: int) -> list:
             assert time.monotonic() < deadline, "the replica never expired its own keys"
             time.sleep(0.01)
         out = [r.get("foo"), r.get("bar"), sorted(r.keys("*")), _expired_keys(r) - before]
-        r.replicaof("no", "one")
         return out
-    finally:
+    finally:  # the real Redis is shared by the session's tests: leave it as it was
+        r.replicaof("no", "one")
+        r.config_set("replica-read-only", "yes")
         r.close()
 
 
