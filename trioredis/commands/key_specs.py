@@ -88,6 +88,7 @@ REDIS_KEY_SPECS: dict[str, list] = {
     "rename": [spec("RW access delete"), spec("OW update", 2)],
     "renamenx": [spec("RW access delete"), spec("OW insert", 2)],
     "restore": [spec("OW update")],
+    "restore-asking": [spec("OW update")],
     "set": [spec("RW access update variable_flags",
                  notes="RW and ACCESS due to the optional `GET` argument")],
     "setbit": [spec(_RW_ACCESS_UPDATE)],
