@@ -67,7 +67,18 @@ class RealNode:
         self.dir = dir or tempfile.mkdtemp(prefix=f"rcluster-{self.kind}-")
         self.extra = extra
         self.timeout = timeout
-        self.start()
+        for attempt in range(3):
+            try:
+                self.start()
+                return
+            except (RuntimeError, AssertionError):
+                # A port found free may be taken before the server binds it (this machine's
+                # ephemeral ports overlap the test range): another port, when we chose it.
+                self.halt()
+                if port is not None or attempt == 2:
+                    shutil.rmtree(self.dir, ignore_errors=True)
+                    raise
+                self.port = free_port()
 
     def command(self) -> list[str]:
         return [REDIS_SERVER, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
@@ -132,6 +143,19 @@ class TrioNode(RealNode):
                 "--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf",
                 "--cluster-node-timeout", str(self.timeout), "--enable-debug-command", "yes",
                 *self.extra]
+
+
+def start_all(*factories) -> list:
+    """Start nodes one after another; if one fails, stop those already started."""
+    nodes: list = []
+    try:
+        for make in factories:
+            nodes.append(make())
+    except BaseException:
+        for n in nodes:
+            n.stop()
+        raise
+    return nodes
 
 
 def all_agree(nodes) -> bool:

@@ -9,7 +9,7 @@ from trioredis.rcluster import bus
 from trioredis.rcluster.slots import bitmap_slots, key_slot
 
 from .busproxy import BusProxy
-from .nodes import REDIS_SERVER, RealNode, free_port, wait_for
+from .nodes import REDIS_SERVER, RealNode, free_port, start_all, wait_for
 
 pytestmark = pytest.mark.skipif(REDIS_SERVER is None, reason="redis-server is not installed")
 
@@ -22,14 +22,14 @@ def _known(node: RealNode, other_id: str) -> bool:
 
 @pytest.fixture(scope="module")
 def captured():
-    a = RealNode("--cluster-announce-hostname", "host-a.test")
-    c = RealNode()
+    a, c = start_all(lambda: RealNode("--cluster-announce-hostname", "host-a.test"), RealNode)
     # b announces the proxy as its bus port, so every link towards b passes the proxy.
     b_port = free_port()
     proxy = BusProxy(free_port(), ("127.0.0.1", b_port + 10000))
     pport = proxy.listener.getsockname()[1]
-    b = RealNode("--cluster-announce-bus-port", str(pport), port=b_port)
+    b = None
     try:
+        b = RealNode("--cluster-announce-bus-port", str(pport), port=b_port)
         a.client.execute_command("CLUSTER", "ADDSLOTSRANGE", 0, 99)
         a.client.execute_command("CLUSTER", "MEET", "127.0.0.1", c.port)
         wait_for(lambda: _known(a, c.id) and _known(c, a.id), 15, "a and c to meet")
@@ -52,7 +52,8 @@ def captured():
     finally:
         proxy.close()
         for n in (a, b, c):
-            n.stop()
+            if n is not None:
+                n.stop()
 
 
 def test_real_redis_frames_decode(captured):

@@ -13,7 +13,7 @@ from redis.cluster import RedisCluster
 
 from trioredis.rcluster.slots import key_slot
 
-from .nodes import REDIS_CLI, REDIS_SERVER, RealNode, TrioNode, all_agree, wait_for
+from .nodes import REDIS_CLI, REDIS_SERVER, RealNode, TrioNode, all_agree, start_all, wait_for
 
 pytestmark = pytest.mark.skipif(REDIS_SERVER is None or REDIS_CLI is None,
                                 reason="redis-server / redis-cli are not installed")
@@ -47,7 +47,7 @@ def owner_of(node, slot: int):
 
 @pytest.fixture(scope="module")
 def trio3():
-    nodes = [TrioNode(timeout=3000) for _ in range(3)]
+    nodes = start_all(*[lambda: TrioNode(timeout=3000)] * 3)
     try:
         out = cli("--cluster", "create", *[f"127.0.0.1:{n.port}" for n in nodes],
                   "--cluster-yes")
@@ -249,7 +249,7 @@ def test_real_redis_and_trioredis_in_one_cluster(trio3):
 def test_reshard_under_writes_loses_and_duplicates_nothing():
     import threading
 
-    nodes = [TrioNode(timeout=3000) for _ in range(3)]
+    nodes = start_all(*[lambda: TrioNode(timeout=3000)] * 3)
     try:
         out = cli("--cluster", "create", *[f"127.0.0.1:{n.port}" for n in nodes], "--cluster-yes")
         assert out.returncode == 0, out.stdout

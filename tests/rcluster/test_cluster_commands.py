@@ -6,14 +6,14 @@ from __future__ import annotations
 import pytest
 import redis
 
-from .nodes import REDIS_SERVER, RealNode, TrioNode, wait_for
+from .nodes import REDIS_SERVER, RealNode, TrioNode, start_all, wait_for
 
 pytestmark = pytest.mark.skipif(REDIS_SERVER is None, reason="redis-server is not installed")
 
 
 @pytest.fixture(scope="module")
 def both():
-    real, ours = RealNode(), TrioNode()
+    real, ours = start_all(RealNode, TrioNode)
     yield real, ours
     real.stop()
     ours.stop()

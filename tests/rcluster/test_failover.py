@@ -12,7 +12,7 @@ import redis
 
 from trioredis.rcluster.slots import key_slot
 
-from .nodes import REDIS_CLI, REDIS_SERVER, RealNode, TrioNode, all_agree, wait_for
+from .nodes import REDIS_CLI, REDIS_SERVER, RealNode, TrioNode, all_agree, start_all, wait_for
 
 pytestmark = pytest.mark.skipif(REDIS_SERVER is None or REDIS_CLI is None,
                                 reason="redis-server / redis-cli are not installed")
@@ -69,7 +69,7 @@ def promoted(survivors, old_id: str, replica_id: str, old_slots: list[str]) -> b
 
 
 def test_a_trioredis_replica_takes_over_and_the_old_master_follows_it():
-    nodes = [TrioNode(timeout=TIMEOUT) for _ in range(6)]
+    nodes = start_all(*[lambda: TrioNode(timeout=TIMEOUT)] * 6)
     try:
         out = cli("--cluster", "create", *[f"127.0.0.1:{n.port}" for n in nodes],
                   "--cluster-replicas", 1, "--cluster-yes")
@@ -127,7 +127,7 @@ def manual_failover(replica, master, nodes, mode=()):
 
 
 def test_failover_force_and_takeover():
-    nodes = [TrioNode(timeout=TIMEOUT) for _ in range(4)]
+    nodes = start_all(*[lambda: TrioNode(timeout=TIMEOUT)] * 4)
     try:
         masters, spare = nodes[:3], nodes[3]
         out = cli("--cluster", "create", *[f"127.0.0.1:{n.port}" for n in masters],
@@ -160,10 +160,14 @@ def test_failover_force_and_takeover():
 
 def test_mixed_cluster_fails_over_both_ways():
     """Real and trioredis masters, each with a replica of the other kind."""
-    r1, t1, r2 = RealNode(timeout=TIMEOUT), TrioNode(timeout=TIMEOUT), RealNode(timeout=TIMEOUT)
-    t_rep, r_rep, t_rep2 = (TrioNode(timeout=TIMEOUT), RealNode(timeout=TIMEOUT),
-                            TrioNode(timeout=TIMEOUT))
-    nodes = [r1, t1, r2, t_rep, r_rep, t_rep2]
+    def real():
+        return RealNode(timeout=TIMEOUT)
+
+    def trio():
+        return TrioNode(timeout=TIMEOUT)
+
+    nodes = start_all(real, trio, real, trio, real, trio)
+    r1, t1, r2, t_rep, r_rep, t_rep2 = nodes
     try:
         out = cli("--cluster", "create", *[f"127.0.0.1:{n.port}" for n in (r1, t1, r2)],
                   "--cluster-yes")
@@ -205,8 +209,8 @@ def test_mixed_cluster_fails_over_both_ways():
 
 
 def test_a_replica_migrates_to_an_orphaned_master():
-    a, b, a1, a2, b1 = (TrioNode(timeout=TIMEOUT) for _ in range(5))
-    nodes = [a, b, a1, a2, b1]
+    nodes = start_all(*[lambda: TrioNode(timeout=TIMEOUT)] * 5)
+    a, b, a1, a2, b1 = nodes
     try:
         a.client.execute_command("CLUSTER", "ADDSLOTSRANGE", 0, 8191)
         b.client.execute_command("CLUSTER", "ADDSLOTSRANGE", 8192, 16383)
