@@ -260,10 +260,10 @@ class TLSState:
         if cfg["tls-port"]:
             try:
                 self.listeners, self.port = runner.open_listeners(cfg["bind"], cfg["tls-port"])
-            except OSError as e:
-                raise StartupError(f"Could not create server TLS listening socket "
-                                   f"{' '.join(cfg['bind'])}:{cfg['tls-port']}: "
-                                   f"{e.strerror}") from None
+            except OSError:  # open_listeners logged Redis's "Could not create server TCP
+                # listening socket" line; this is listenToPort's next one
+                raise StartupError(f"Failed listening on port {cfg['tls-port']} (tls), "
+                                   f"aborting.") from None
         for name in CONTEXT_PARAMS:
             cfg.on_change(name, self._on_context_change)
         cfg.on_change("tls-port", lambda v, old: self._on_port_change(runner, v))

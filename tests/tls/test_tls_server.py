@@ -365,3 +365,18 @@ def test_prefer_server_ciphers(certs):
         assert _handshake(port, ctx)[1] == "ECDHE-ECDSA-AES256-GCM-SHA384"
         redis.Redis(port=srv.port).config_set("tls-prefer-server-ciphers", "yes")
         assert _handshake(port, ctx)[1] == "ECDHE-ECDSA-AES128-GCM-SHA256"
+
+
+def test_tls_port_in_use_is_redis_lines(certs):
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        s = LoggingServer(tls_port=port, **certs.server_args())
+        with pytest.raises(BaseException) as info:
+            s.start()
+        log = s.log_text()
+        s.stop()
+    assert str(_leaf(info.value)) == f"Failed listening on port {port} (tls), aborting."
+    assert (f"# Warning: Could not create server TCP listening socket 127.0.0.1:{port}: "
+            "bind: Address already in use") in log
