@@ -8,6 +8,7 @@ that pip can reach.
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import sys
@@ -18,6 +19,8 @@ from pathlib import Path
 import pytest
 
 import trioredis
+
+from .helpers import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 STATIC = {"dashboard.html", "dashboard.js", "dashboard.css"}
@@ -35,7 +38,12 @@ def test_every_data_file_of_the_package_is_listed_here():
 pytest.importorskip("build", reason="the build package is not installed (pip install build)")
 
 
+# The installed package must be the one found, not a checkout named by PYTHONPATH.
+_VENV_ENV = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "PYTHONHOME")}
+
+
 def _run(cmd, **kw) -> subprocess.CompletedProcess:
+    kw.setdefault("env", _VENV_ENV)
     proc = subprocess.run(cmd, capture_output=True, text=True, **kw)
     assert proc.returncode == 0, f"{cmd} failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}"
     return proc
@@ -82,10 +90,10 @@ def test_the_wheel_installs_in_a_fresh_venv(dist, tmp_path):
     out = _run([str(venv / "bin" / "trioredis"), "--version"], cwd=tmp_path, timeout=60).stdout
     assert out.startswith(f"trioredis {trioredis.__version__} ")
     # and it serves: a Lua script (the sandbox file) through the installed console script
-    port = 37201
+    port = free_port()
     srv = subprocess.Popen([str(venv / "bin" / "trioredis"), "server", "--port", str(port),
                             "--save", ""], cwd=tmp_path, stdout=subprocess.DEVNULL,
-                           stderr=subprocess.DEVNULL)
+                           stderr=subprocess.DEVNULL, env=_VENV_ENV)
     try:
         import redis
 
