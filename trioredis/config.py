@@ -271,6 +271,10 @@ def quote_value(value: str) -> str:
             out.append("\\r")
         elif ch == "\t":
             out.append("\\t")
+        elif ch == "\a":
+            out.append("\\a")
+        elif ch == "\b":
+            out.append("\\b")
         elif 32 <= b < 127:
             out.append(ch)
         else:

@@ -21,44 +21,9 @@ import time
 
 from . import lazyfree, memory  # noqa: F401  (lazyfree: SERVER_INIT)
 from .client_memory import client_memory
-from .config import PARAMS, param, parse_memory
-from .errors import ConfigError
 from .extensions import SERVER_INIT
 from .keyspace import NOTIFY_EVICTED
 from .lfu import idle_ms, lfu_decayed, lfu_minutes, lru_clock
-
-# Redis 7.0 parameters the configuration table may not have yet: registered here if missing.
-for _name, _kind, _default, _extra in (
-    ("maxmemory-eviction-tenacity", "int", 10, {"minimum": 0, "maximum": 100}),
-    ("lfu-log-factor", "int", 10, {"minimum": 0, "maximum": 2**31 - 1}),
-    ("lfu-decay-time", "int", 1, {"minimum": 0, "maximum": 2**31 - 1}),
-    ("replica-ignore-maxmemory", "bool", True, {"aliases": ("slave-ignore-maxmemory",)}),
-):
-    if _name not in PARAMS:
-        param(_name, _kind, _default, **_extra)
-
-
-def _parse_memory_or_percent(text: str):
-    """maxmemory-clients: bytes (``1gb``) or a share of maxmemory (``10%``, kept as text)."""
-    t = text.strip()
-    if t.endswith("%"):
-        try:
-            pct = int(t[:-1])
-        except ValueError:
-            raise ConfigError("argument must be a memory or percent value") from None
-        if pct < 0:
-            raise ConfigError("argument must be a memory or percent value")
-        if pct > 100:
-            raise ConfigError("percentage argument must be less or equal to 100")
-        return f"{pct}%"
-    try:
-        return parse_memory(t)
-    except ConfigError:
-        raise ConfigError("argument must be a memory or percent value") from None
-
-
-if "maxmemory-clients" not in PARAMS:
-    param("maxmemory-clients", "special", 0, parse=_parse_memory_or_percent, render=str)
 
 OOM = "OOM command not allowed when used memory > 'maxmemory'."
 # Never seen: the evicted client's connection is closed instead of answered.

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import os
 
+from ...config import quote_value
 from ...protocol.parser import ParseError, split_inline
 from .common import (
     AOF_SUFFIX,
@@ -44,7 +45,7 @@ class AofInfo:
     def line(self) -> str:
         name = self.name
         if _needs_repr(name):
-            name = _repr(name)
+            name = quote_value(name)
         return f"file {name} seq {self.seq} type {self.type}\n"
 
     def copy(self) -> AofInfo:
@@ -55,30 +56,6 @@ def _needs_repr(s: str) -> bool:
     """sdsneedsrepr: quote names with spaces, quotes, backslashes or non-printables."""
     return any(ch in ' "\'\\' or not ch.isprintable() for ch in s)
 
-
-def _repr(s: str) -> str:
-    """sdscatrepr: a double-quoted string with C escapes."""
-    out = ['"']
-    for b in s.encode("utf-8", "surrogateescape"):
-        ch = chr(b)
-        if ch in '\\"':
-            out.append("\\" + ch)
-        elif ch == "\n":
-            out.append("\\n")
-        elif ch == "\r":
-            out.append("\\r")
-        elif ch == "\t":
-            out.append("\\t")
-        elif ch == "\a":
-            out.append("\\a")
-        elif ch == "\b":
-            out.append("\\b")
-        elif 32 <= b < 127:
-            out.append(ch)
-        else:
-            out.append(f"\\x{b:02x}")
-    out.append('"')
-    return "".join(out)
 
 
 class Manifest:
